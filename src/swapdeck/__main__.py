@@ -1,0 +1,3 @@
+from swapdeck.cli import main
+
+raise SystemExit(main())
