@@ -3,7 +3,7 @@
 A bad config never produces a traceback: `load_config` raises `ConfigError`, whose message
 names the file, the key and what was expected, e.g.
 
-    /home/me/.config/swapdeck/config.toml: hosts[1].url: expected an http:// or https:// URL, got 'gpu1:8080'
+    ~/.config/swapdeck/config.toml: hosts[1].url: expected an http:// or https:// URL, got 'gpu:80'
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class HostConfig(_Strict):
     def _one_key_source(self) -> HostConfig:
         given = [k for k in ("api_key", "api_key_env", "api_key_file") if getattr(self, k)]
         if len(given) > 1:
-            raise ValueError(f"expected at most one of api_key, api_key_env, api_key_file; got {given}")
+            raise ValueError(
+                f"expected at most one of api_key, api_key_env, api_key_file; got {given}")
         return self
 
     def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
@@ -89,7 +90,8 @@ class HostConfig(_Strict):
                 raise ConfigError(path, f"hosts.{self.name}.api_key_file",
                                   f"expected a readable key file ({exc.strerror})") from None
             if not value:
-                raise ConfigError(path, f"hosts.{self.name}.api_key_file", "expected a non-empty key file")
+                raise ConfigError(path, f"hosts.{self.name}.api_key_file",
+                                  "expected a non-empty key file")
             return value
         return None
 
