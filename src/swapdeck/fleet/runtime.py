@@ -1,0 +1,73 @@
+"""Wires a config into a running data plane: history, rebuilt state, connectors, hub.
+
+Used the same way by `swapdeck status`, the TUI and the collector:
+
+    async with FleetRuntime(config) as runtime:
+        runtime.state ...            # already holds the last known picture from SQLite
+        runtime.hub.subscribe(...)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from types import TracebackType
+
+from swapdeck.config import Config, ConfigError, HostConfig, HostKind
+from swapdeck.fleet.actions import ActionQueue
+from swapdeck.fleet.hub import Hub
+from swapdeck.fleet.state import FleetState
+from swapdeck.history.store import HistoryStore
+from swapdeck.sources.base import Connector, ResumePoint
+
+
+def make_connector(host: HostConfig, resume: ResumePoint) -> Connector:
+    if host.kind is HostKind.LLAMA_SWAP:
+        from swapdeck.sources.llamaswap import LlamaSwapConnector
+
+        return LlamaSwapConnector(host, resume=resume)
+    raise ConfigError("", f"hosts.{host.name}.kind",
+                      f"expected 'llama-swap' (support for {host.kind.value!r} is not built yet)")
+
+
+class FleetRuntime:
+    def __init__(self, config: Config, *, history: bool = True, read_only: bool = False,
+                 writer_interval_s: float = 0.5) -> None:
+        self.config = config
+        self._use_history = history
+        self._read_only = read_only
+        self._writer_interval_s = writer_interval_s
+        self.store: HistoryStore | None = None
+        self.state = FleetState(h.name for h in config.hosts)
+        self.hub: Hub
+        self.actions: ActionQueue
+
+    async def __aenter__(self) -> FleetRuntime:
+        resume: dict[str, ResumePoint] = {}
+        if self._use_history:
+            path = self.config.database_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.store = await HistoryStore.open(path, self.config.history,
+                                                 read_only=self._read_only)
+            resume = await self.store.resume_points()
+        connectors = [make_connector(h, resume.get(h.name, ResumePoint()))
+                      for h in self.config.hosts]
+        sink = self.store if self.store is not None and not self._read_only else None
+        self.hub = Hub(connectors, state=self.state, history=sink)
+        if self.store is not None:
+            # The last known picture comes back before any host answers.
+            self.hub.replay(await self.store.rebuild_events())
+            if sink is not None:
+                self.store.start_writer(self._writer_interval_s)
+        controls = {h.name: h.control for h in self.config.hosts}
+        self.actions = ActionQueue(self.hub.connectors, self.state,
+                                   control=lambda name: controls.get(name, False))
+        await self.hub.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        with contextlib.suppress(Exception):
+            await self.actions.aclose()
+        await self.hub.stop()
+        if self.store is not None:
+            await self.store.close()  # flushes what is buffered: nothing is lost on quit
