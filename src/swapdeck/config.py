@@ -15,7 +15,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CONFIG_ENV = "SWAPDECK_CONFIG"
 
@@ -48,10 +56,10 @@ class HostConfig(_Strict):
     api_key: str | None = Field(default=None, repr=False)
     api_key_env: str | None = None
     api_key_file: Path | None = None
-    verify_tls: bool = True
+    verify_tls: StrictBool = True
     ca_bundle: Path | None = None
     tags: tuple[str, ...] = ()
-    control: bool = False
+    control: StrictBool = False
     """Actions (warm, unload) are off unless the host's config turns them on."""
     health_interval_s: Annotated[float, Field(gt=0)] = 10.0
     perf_interval_s: Annotated[float, Field(ge=5)] = 5.0  # llama-swap samples every >=5 s (§1.9)
