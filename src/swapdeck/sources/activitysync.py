@@ -1,0 +1,80 @@
+"""Activity over REST for v236+ hosts (§1.10, §6): page back newest-first to what we have.
+
+On connect and after each SSE `activity {"id"}` event (bursts coalesce into one fetch),
+`GET /api/metrics/activity?sort=id&order=desc` is read page by page until a row we already
+have turns up or the host runs out. v236..v250 have no `min_id`, so the diff is by id, with
+the timestamp deciding whether a lower id is a duplicate or a restarted host (§12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from swapdeck.events import ActivityRecord, FrameRejected, HostEvent
+from swapdeck.sources.epochs import ActivityIntake, Verdict
+from swapdeck.sources.jsonfields import FieldError
+from swapdeck.sources.records import parse_activity_page
+from swapdeck.sources.rest import HostFailure, get_json
+
+ACTIVITY_PATH = "/api/metrics/activity"
+RECONCILE_PAGE = 500
+LIVE_PAGE = 50  # §6: a live update is usually one row; keep the answer small
+MAX_BACKFILL_ROWS = 50_000
+"""A first connect to a host with years of persistent store stops here (newest rows kept)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    events: list[HostEvent]
+    new_rows: int
+
+
+class ActivityRouteMissing(HostFailure):
+    """The host has no `/api/metrics/activity` (<v236): records come in SSE `metrics`."""
+
+
+async def sync_activity(client: httpx.AsyncClient, intake: ActivityIntake, *,
+                        page_size: int, now: Callable[[], float]) -> SyncResult:
+    """Fetch every row newer than the ledger's last; raises HostFailure / AuthFailed."""
+    ledger = intake.ledger
+    fresh: list[ActivityRecord] = []  # newest first while paging
+    seen_ids: set[int] = set()
+    rejected: list[str] = []
+    oldest_looked_at: ActivityRecord | None = None
+    page = 1
+    while True:
+        status, body = await get_json(client, ACTIVITY_PATH, params={
+            "limit": page_size, "page": page, "sort": "id", "order": "desc"})
+        if status == 404:
+            raise ActivityRouteMissing(f"{ACTIVITY_PATH}: not served by this host")
+        try:
+            parsed = parse_activity_page(body)
+        except FieldError as exc:
+            raise HostFailure(f"{ACTIVITY_PATH}: unreadable page ({exc})") from None
+        rejected.extend(parsed.rejected)
+        reached_known = False
+        for record in parsed.records:
+            if record.remote_id in seen_ids:
+                continue  # rows inserted while paging push older rows onto the next page
+            oldest_looked_at = record
+            if ledger.classify(record.remote_id, record.finished_at) is Verdict.DUPLICATE:
+                reached_known = True
+                break
+            seen_ids.add(record.remote_id)
+            fresh.append(record)
+        rows_on_page = len(parsed.records) + len(parsed.rejected)
+        if (reached_known or rows_on_page < page_size or page >= parsed.total_pages
+                or len(fresh) >= MAX_BACKFILL_ROWS):
+            break
+        page += 1
+    at = now()
+    events: list[HostEvent] = [
+        FrameRejected(host=intake.host, at=at, reason="malformed activity record", detail=text)
+        for text in rejected
+    ]
+    fresh.reverse()
+    events.extend(intake.take(fresh, oldest_held=oldest_looked_at, now=at))
+    return SyncResult(events=events, new_rows=len(fresh))

@@ -1,0 +1,48 @@
+"""The HTTP client for one llama-swap host: base URL, key, TLS, timeouts."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+
+from swapdeck.config import ConfigError, HostConfig
+
+CONNECT_TIMEOUT_S = 5.0
+REST_TIMEOUT = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_S)
+STREAM_TIMEOUT = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_S, read=None)
+"""For `/api/events` and `/logs/stream`: an idle host sends nothing for minutes and there is
+no heartbeat (§2.1), so a read timeout would kill healthy streams; `/health` polling finds
+dead ones instead."""
+WARM_TIMEOUT = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_S, read=300.0)
+"""A warm-up waits for the model to load (llama-swap's healthCheckTimeout defaults to 120 s)."""
+USER_AGENT = "swapdeck"
+
+
+def make_client(host: HostConfig) -> httpx.AsyncClient:
+    """A client for `host`; raises ConfigError when its key cannot be read.
+
+    The key goes out as `Bearer` (case-sensitive in the gin era, §12; accepted by every
+    version with `apiKeys`, §7). `Accept: application/json` makes <=v217 hosts answer
+    errors as JSON too (§0).
+    """
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    key = host.resolve_api_key()
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return httpx.AsyncClient(base_url=host.url, headers=headers, timeout=REST_TIMEOUT,
+                             verify=tls_verification(host), follow_redirects=False)
+
+
+def tls_verification(host: HostConfig) -> ssl.SSLContext | bool:
+    if not host.verify_tls:
+        return False
+    if host.ca_bundle is not None:
+        path = host.ca_bundle.expanduser()
+        try:
+            return ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(path, f"hosts.{host.name}.ca_bundle",
+                              f"expected a readable PEM CA bundle ({reason})") from None
+    return True

@@ -1,0 +1,393 @@
+"""Follows one llama-swap host of any version v140..v250 and speaks only `swapdeck.events`.
+
+`run` connects (§6: `/api/version`, then `/api/events`), reconciles activity, streams, and
+reconnects with backoff and a circuit breaker until cancelled. Per connection it also polls
+`/health` (the stream has no heartbeat, §2.1), `/api/performance` (§1.9) and, on v236+,
+`/api/metrics/activity` (§1.10). Decoding lives in `streamdecoder.py`, epochs and gaps in
+`epochs.py`, backoff in `reconnect.py`; this file only wires them to sockets and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, SSEError, aconnect_sse
+
+from swapdeck.config import ConfigError, HostConfig
+from swapdeck.events import EngineVersion, Liveness, LivenessChanged, LogLines, LogSource
+from swapdeck.sources import actions
+from swapdeck.sources.activitysync import (
+    LIVE_PAGE,
+    RECONCILE_PAGE,
+    ActivityRouteMissing,
+    sync_activity,
+)
+from swapdeck.sources.base import ActionError, Emit, ResumePoint
+from swapdeck.sources.capture import Capture
+from swapdeck.sources.epochs import ActivityIntake, ActivityLedger
+from swapdeck.sources.errors import describe_transport_error, http_failure
+from swapdeck.sources.http import STREAM_TIMEOUT, make_client
+from swapdeck.sources.jsonfields import FieldError, as_object, get_str
+from swapdeck.sources.loglines import LineAssembler
+from swapdeck.sources.modelstatus import parse_running_ttls
+from swapdeck.sources.perfpoll import PerfAvailability, PerfPoller
+from swapdeck.sources.reconnect import Breaker, ReconnectPolicy, RetryPlan
+from swapdeck.sources.rest import AuthFailed, ConnectorStats, HostFailure, get_json
+from swapdeck.sources.streamdecoder import StreamDecoder
+
+FIRST_REST_ACTIVITY = 236  # §10: SQLite store, /api/metrics/activity, SSE `activity`
+HEALTH_TIMEOUT_S = 5.0
+_VERSION_NUMBER = re.compile(r"^v?(\d+)")
+_FRESH_START = ResumePoint()
+
+
+class _End(Enum):
+    CLOSED_BY_HOST = "closed by host"
+    FAILED = "failed"
+    REFUSED = "refused"  # 401 or an unreadable key: retried slowly, never probed
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    end: _End
+    error: str
+    was_connected: bool
+    frames: int
+
+
+class LlamaSwapConnector:
+    def __init__(self, host: HostConfig, *, resume: ResumePoint = _FRESH_START,
+                 client: httpx.AsyncClient | None = None, rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.time,
+                 policy: ReconnectPolicy | None = None) -> None:
+        self.config = host
+        self.host = host.name
+        self.stats = ConnectorStats()
+        self._client = client
+        self._owns_client = client is None
+        self._rng = rng if rng is not None else random.Random()
+        self._clock = clock
+        self._policy = policy if policy is not None else ReconnectPolicy()
+        self._breaker = Breaker(self._policy)
+        self._intake = ActivityIntake(host.name, ActivityLedger.from_resume(resume))
+        self._decoder = StreamDecoder(host.name)
+        self._perf = PerfPoller(host.name, resume.perf_watermark)
+        self._swap_version: tuple[str, str, str] | None = None
+        self._rest_activity: bool | None = None  # None: version unknown, ask the endpoint
+        self._last_liveness: LivenessChanged | None = None
+
+    @property
+    def epoch(self) -> int:
+        """The activity epoch records are being stamped with now (§12)."""
+        return self._intake.ledger.epoch
+
+    # ------------------------------------------------------------------ follow
+
+    async def run(self, emit: Emit) -> None:
+        plan: RetryPlan | None = None
+        try:
+            while True:
+                if plan is not None:
+                    await self._wait_to_retry(plan)
+                outcome = await self._session(emit)
+                plan = self._plan_retry(outcome, emit)
+        finally:
+            if self._owns_client and self._client is not None:
+                client, self._client = self._client, None
+                await client.aclose()
+
+    async def _wait_to_retry(self, plan: RetryPlan) -> None:
+        while True:
+            if plan.delay_s > 0:
+                await asyncio.sleep(plan.delay_s)
+            # Half-open: a down host gets a cheap unauthenticated probe before a full connect.
+            if not plan.probe_health or await self.health():
+                return
+            plan = RetryPlan(plan.liveness, plan.attempt, self._policy.probe_delay(self._rng), True)
+
+    def _plan_retry(self, outcome: _Outcome, emit: Emit) -> RetryPlan:
+        if outcome.was_connected:
+            self.stats.reconnects += 1
+        if outcome.error:
+            self.stats.last_error = outcome.error
+        if outcome.end is _End.REFUSED:
+            plan = self._breaker.auth_failed(self._rng)
+        elif outcome.end is _End.CLOSED_BY_HOST and outcome.frames > 0:
+            plan = self._breaker.closed_by_host()
+        else:
+            plan = self._breaker.failed(self._rng)
+        error = outcome.error or ("" if plan.liveness is Liveness.RECONNECTING and plan.attempt == 1
+                                  and outcome.end is _End.CLOSED_BY_HOST else outcome.end.value)
+        event = LivenessChanged(host=self.host, at=self._clock(), liveness=plan.liveness,
+                                attempt=plan.attempt, last_error=error,
+                                last_seen=self.stats.last_seen)
+        previous = self._last_liveness
+        # A host that stays down is said once per distinct reason, not once per probe.
+        if not (previous is not None and plan.liveness is Liveness.DOWN
+                and previous.liveness is Liveness.DOWN and previous.last_error == error):
+            self._emit_liveness(emit, event)
+        return plan
+
+    def _emit_liveness(self, emit: Emit, event: LivenessChanged) -> None:
+        self._last_liveness = event
+        emit(event)
+
+    async def _session(self, emit: Emit) -> _Outcome:
+        frames_before = self.stats.frames_ok + self.stats.frames_malformed
+        connected = False
+
+        def outcome(end: _End, error: str) -> _Outcome:
+            frames = self.stats.frames_ok + self.stats.frames_malformed - frames_before
+            return _Outcome(end, error, connected, frames)
+
+        try:
+            client = self._get_client()
+            await self._identify(client, emit)
+            async with aconnect_sse(client, "GET", "/api/events", timeout=STREAM_TIMEOUT) as source:
+                await self._check_stream(source)
+                connected = True
+                self._connected(emit)
+                await self._stream(client, source, emit)
+            return outcome(_End.CLOSED_BY_HOST, "")
+        except (AuthFailed, ConfigError) as exc:
+            return outcome(_End.REFUSED, str(exc))
+        except HostFailure as exc:
+            return outcome(_End.FAILED, str(exc))
+        except httpx.HTTPError as exc:
+            what = "event stream" if connected else "connect"
+            return outcome(_End.FAILED, f"{what}: {describe_transport_error(exc)}")
+        except SSEError as exc:
+            return outcome(_End.FAILED, f"/api/events: {exc}")
+
+    async def _identify(self, client: httpx.AsyncClient, emit: Emit) -> None:
+        """`GET /api/version` (v173+; 404 before, §1.7)."""
+        status, body = await get_json(client, "/api/version")
+        self._touch()
+        number: int | None
+        if status == 404:
+            version, commit, build_date, number = "<v173", "", "", 0
+        else:
+            try:
+                obj = as_object(body, "/api/version")
+                version = get_str(obj, "version")
+                commit, build_date = get_str(obj, "commit", ""), get_str(obj, "build_date", "")
+            except FieldError as exc:
+                raise HostFailure(f"/api/version: unreadable answer ({exc})") from None
+            match = _VERSION_NUMBER.match(version)
+            number = int(match.group(1)) if match else None
+        self._rest_activity = None if number is None else number >= FIRST_REST_ACTIVITY
+        if (version, commit, build_date) != self._swap_version:
+            self._swap_version = (version, commit, build_date)
+            emit(EngineVersion(host=self.host, at=self._clock(), component="llama-swap",
+                               version=version, commit=commit, build_date=build_date))
+
+    async def _check_stream(self, source: EventSource) -> None:
+        response = source.response
+        if response.status_code == 401:
+            raise AuthFailed()
+        if response.status_code != 200:
+            body = await response.aread()
+            raise HostFailure(http_failure("/api/events", response.status_code, body))
+
+    def _connected(self, emit: Emit) -> None:
+        self._touch()
+        self._breaker.succeeded()
+        self._decoder.connected()
+        self._intake.reconnected()
+        self._emit_liveness(emit, LivenessChanged(
+            host=self.host, at=self._clock(), liveness=Liveness.CONNECTED,
+            last_seen=self.stats.last_seen))
+
+    async def _stream(self, client: httpx.AsyncClient, source: EventSource, emit: Emit) -> None:
+        """Read the stream until it ends; helpers run beside it and die with it."""
+        activity_wake, ttl_wake = asyncio.Event(), asyncio.Event()
+        activity_wake.set()  # reconcile on connect
+        ttl_wake.set()  # TTLs of what is already running
+        reader = asyncio.create_task(self._read(source, emit, activity_wake, ttl_wake))
+        watchdog = asyncio.create_task(self._watch_health(client))
+        helpers: list[Coroutine[Any, Any, None]] = [
+            self._poll_perf(client, emit), self._fetch_ttls(client, emit, ttl_wake)]
+        if self._rest_activity is not False:
+            helpers.append(self._follow_activity(client, emit, activity_wake))
+        tasks = [reader, watchdog, *(asyncio.create_task(h) for h in helpers)]
+        try:
+            done, _ = await asyncio.wait((reader, watchdog), return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # re-raise a transport error or a failed health check
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, source: EventSource, emit: Emit, activity_wake: asyncio.Event,
+                    ttl_wake: asyncio.Event) -> None:
+        async for sse in source.aiter_sse():
+            now = self._clock()
+            self._touch(now)
+            decoded = self._decoder.decode(sse.event, sse.data, now)
+            if decoded.malformed:
+                self.stats.frames_malformed += 1
+            else:
+                self.stats.frames_ok += 1
+            self.stats.records_rejected += decoded.records_rejected
+            for event in decoded.events:
+                emit(event)
+            if decoded.records:  # v140..v235: the on-connect array is the reconcile (§2.4)
+                for event in self._intake.take(decoded.records,
+                                               oldest_held=decoded.records[0], now=now):
+                    emit(event)
+            if decoded.activity_ids:
+                activity_wake.set()  # a burst of ids becomes one fetch
+            if decoded.became_ready:
+                ttl_wake.set()
+
+    async def _watch_health(self, client: httpx.AsyncClient) -> None:
+        while True:
+            await asyncio.sleep(self.config.health_interval_s)
+            try:
+                response = await client.get("/health", timeout=HEALTH_TIMEOUT_S)
+            except httpx.HTTPError as exc:
+                raise HostFailure(f"health check: {describe_transport_error(exc)}") from None
+            if response.status_code != 200:
+                raise HostFailure(http_failure("health check", response.status_code,
+                                               response.content))
+            self._touch()
+
+    async def _follow_activity(self, client: httpx.AsyncClient, emit: Emit,
+                               wake: asyncio.Event) -> None:
+        """v236+: REST reconcile now, then one coalesced fetch per burst of `activity`."""
+        page_size, retry_s = RECONCILE_PAGE, self._policy.base_s
+        while True:
+            await wake.wait()
+            wake.clear()
+            try:
+                result = await sync_activity(client, self._intake, page_size=page_size,
+                                             now=self._clock)
+            except ActivityRouteMissing:
+                self._rest_activity = False  # records come in SSE `metrics` arrays
+                return
+            except HostFailure as exc:
+                self.stats.last_error = str(exc)
+                await asyncio.sleep(retry_s)
+                retry_s = min(retry_s * 2, self._policy.cap_s)
+                wake.set()
+                continue
+            self._touch()
+            self._rest_activity = True
+            page_size, retry_s = LIVE_PAGE, self._policy.base_s
+            for event in result.events:
+                emit(event)
+
+    async def _fetch_ttls(self, client: httpx.AsyncClient, emit: Emit,
+                          wake: asyncio.Event) -> None:
+        """`/running` (§1.3) on connect and when a model of unknown TTL becomes ready."""
+        while True:
+            await wake.wait()
+            wake.clear()
+            try:
+                _, body = await get_json(client, "/running")
+                ttls = parse_running_ttls(body)
+            except (HostFailure, FieldError) as exc:
+                self.stats.last_error = f"/running: {exc}"
+                continue
+            self._touch()
+            if ttls is None:
+                return  # <=v185: `/running` has no ttl field
+            listed = self._decoder.attach_ttls(ttls, self._clock())
+            if listed is not None:
+                emit(listed)
+
+    async def _poll_perf(self, client: httpx.AsyncClient, emit: Emit) -> None:
+        while True:
+            try:
+                availability, events = await self._perf.poll(client, self._clock())
+            except HostFailure as exc:
+                self.stats.last_error = str(exc)
+            else:
+                self._touch()
+                for event in events:
+                    emit(event)
+                if availability is not PerfAvailability.AVAILABLE:
+                    return  # 404: older than v212; 503: disabled on the host
+            await asyncio.sleep(self.config.perf_interval_s)
+
+    def _touch(self, now: float | None = None) -> None:
+        self.stats.last_seen = self._clock() if now is None else now
+
+    def _get_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = make_client(self.config)
+        return self._client
+
+    def _action_client(self, what: str) -> httpx.AsyncClient:
+        try:
+            return self._get_client()
+        except ConfigError as exc:
+            raise ActionError(f"{what}: {exc}") from None
+
+    # ------------------------------------------------------------------ actions
+
+    async def warm(self, model: str) -> None:
+        await actions.warm(self._action_client(f"warm {model}"), model)
+
+    async def unload(self, model: str) -> None:
+        await actions.unload(self._action_client(f"unload {model}"), model)
+
+    async def unload_all(self) -> None:
+        await actions.unload_all(self._action_client("unload all"))
+
+    async def health(self) -> bool:
+        try:
+            client = self._get_client()
+        except ConfigError:
+            return False
+        ok = await actions.health(client, HEALTH_TIMEOUT_S)
+        if ok:
+            self._touch()
+        return ok
+
+    async def fetch_capture(self, epoch: int, remote_id: int) -> Capture | None:
+        """The stored request/response of a record; None when the host no longer has it.
+
+        Ids restart with each epoch (§12), so a record of an older epoch would fetch some
+        other request's capture: refused with None.
+        """
+        if epoch != self.epoch:
+            return None
+        return await actions.fetch_capture(self._action_client(f"capture {remote_id}"),
+                                           remote_id)
+
+    async def follow_log(self, model: str) -> AsyncIterator[LogLines]:
+        """Lines of `/logs/stream/<model>` (§1.6): history first, then live, until it ends."""
+        what = f"log of {model}"
+        client = self._action_client(what)
+        source = {"proxy": LogSource.PROXY, "upstream": LogSource.UPSTREAM}.get(
+            model, LogSource.MODEL)
+        tag = model if source is LogSource.MODEL else ""
+        assembler = LineAssembler()
+        try:
+            async with client.stream("GET", f"/logs/stream/{actions.model_path(model)}",
+                                     timeout=STREAM_TIMEOUT,
+                                     headers={"Accept": "text/plain"}) as response:
+                if response.status_code != 200:
+                    body = await response.aread()
+                    raise ActionError(http_failure(what, response.status_code, body))
+                async for chunk in response.aiter_text():
+                    lines = assembler.feed(chunk)
+                    if lines:
+                        yield LogLines(host=self.host, at=self._clock(), source=source,
+                                       lines=tuple(lines), model=tag)
+        except httpx.HTTPError as exc:
+            raise ActionError(f"{what}: {describe_transport_error(exc)}") from None
+        tail = assembler.flush()
+        if tail:
+            yield LogLines(host=self.host, at=self._clock(), source=source, lines=tuple(tail),
+                           model=tag)
