@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ T0 = 1_779_998_400.0
 
 
 def record(remote_id: int, *, epoch: int = 0, at: float = T0, model: str = "qwen3-30b",
-           status: int | None = 200, error: str = "", **extra: object) -> ActivityRecord:
+           status: int | None = 200, error: str = "", **extra: Any) -> ActivityRecord:
     base = ActivityRecord(
         remote_id=remote_id, epoch=epoch, finished_at=at, model=model,
         req_path="/v1/chat/completions", status_code=status, content_type="text/event-stream",

@@ -9,6 +9,7 @@ from swapdeck.events import (
     EngineVersion,
     FrameRejected,
     GapSuspected,
+    HostEvent,
     InflightCount,
     InflightRemoved,
     InflightRequest,
@@ -114,7 +115,7 @@ def test_models_json_round_trip() -> None:
 
 
 def test_batch_routes_each_event_kind() -> None:
-    events = [
+    events: list[HostEvent] = [
         activity("gpu1", record(1, at=T0 + 1), record(2, at=T0 + 2)),
         perf("gpu1", sys=(sys_sample(T0 + 5),), gpus=(gpu_sample(T0 + 5), gpu_sample(T0 + 5, 1))),
         ModelStateChanged("gpu1", T0 + 6, "qwen3-30b", ModelState.STOPPED, ModelState.STARTING),
@@ -191,7 +192,7 @@ def test_models_listed_then_state_change_updates_that_model_only() -> None:
 def test_inflight_count_folds_snapshots_upserts_and_removals() -> None:
     """§2.4: newer hosts send ids (snapshot/upsert/remove), v192..v234 only a total."""
     req = InflightRequest
-    events = [
+    events: list[HostEvent] = [
         InflightSnapshot("new", T0, (req("1", "m"), req("2", "m"))),
         InflightUpsert("new", T0 + 1, req("3", "m")),
         InflightUpsert("new", T0 + 2, req("3", "m")),

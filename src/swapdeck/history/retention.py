@@ -17,6 +17,7 @@ Why it is safe to run any number of times:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -129,7 +130,7 @@ async def _raw_counts(conn: aiosqlite.Connection, host: str, lo: float, hi: floa
     return counts
 
 
-def settled(raw: Counter[str], rolled: dict[tuple[str, int], int]) -> bool:
+def settled(raw: Counter[str], rolled: Mapping[tuple[str, int], int]) -> bool:
     """True when every raw row of the window is already counted by a rollup.
 
     Raw rows only accumulate until their window is pruned, so equal totals per series
@@ -141,8 +142,8 @@ def settled(raw: Counter[str], rolled: dict[tuple[str, int], int]) -> bool:
     return all(totals[series] >= count for series, count in raw.items())
 
 
-def rollups_to_write(host: str, samples: dict[str, list[Sample]],
-                     existing: dict[tuple[str, int], int]) -> list[tuple[Any, ...]]:
+def rollups_to_write(host: str, samples: Mapping[str, Sequence[Sample]],
+                     existing: Mapping[tuple[str, int], int]) -> list[tuple[Any, ...]]:
     """Rows for buckets that gained raw rows since their rollup (or never had one)."""
     out: list[tuple[Any, ...]] = []
     for series, series_samples in sorted(samples.items()):
@@ -164,8 +165,8 @@ async def _roll_window(db: Database, host: str, lo: int, hi: int) -> int:
     return len(rows)
 
 
-def unrolled_buckets(samples: dict[str, list[Sample]],
-                     rolled: dict[tuple[str, int], int]) -> list[tuple[str, int]]:
+def unrolled_buckets(samples: Mapping[str, Sequence[Sample]],
+                     rolled: Mapping[tuple[str, int], int]) -> list[tuple[str, int]]:
     """(series, bucket) pairs whose raw rows are not all counted by a committed rollup."""
     raw: Counter[tuple[str, int]] = Counter()
     for series, series_samples in samples.items():
