@@ -86,3 +86,14 @@ async def test_errors_are_non_2xx_statuses(store: HistoryStore) -> None:
 async def test_a_limit_out_of_range_is_refused(store: HistoryStore) -> None:
     with pytest.raises(ValueError, match=r"limit must be 1\.\.5000, got 0"):
         await store.activity_page(limit=0)
+
+
+@pytest.mark.parametrize("filters", [{}, {"host": "gpu1"}, {"model": "m"}, {"errors_only": True}])
+async def test_same_second_rows_of_one_host_page_one_by_one(
+        store: HistoryStore, filters: dict[str, object]) -> None:
+    """§3.1: the store's timestamps have second precision, so ties within a host are normal."""
+    store.submit(activity("gpu1", *(record(i, at=T0, model="m", status=500) for i in range(5))))
+    store.submit(activity("gpu1", record(0, epoch=1, at=T0, model="m", status=500)))
+    await store.flush()
+    got = await walk(store, limit=1, **filters)
+    assert keys(got) == [(T0, "gpu1", 1, 0), *((T0, "gpu1", 0, i) for i in range(4, -1, -1))]

@@ -16,6 +16,7 @@ from swapdeck.events import (
     ModelStateChanged,
 )
 from swapdeck.history import HistoryError, HistoryStore, database
+from swapdeck.history.store import WAKE_AT_EVENTS
 
 from .conftest import T0, activity, gpu_sample, perf, record, sys_sample
 
@@ -139,3 +140,23 @@ async def test_register_host_drops_credentials_from_the_url(store: HistoryStore,
     await store.register_host("gpu1", "http://admin:hunter2@gpu1.lan:8080/")
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT url FROM hosts").fetchone() == ("http://gpu1.lan:8080/",)
+
+
+async def test_a_large_buffer_wakes_the_writer_early(store: HistoryStore, db_path: Path) -> None:
+    store.start_writer(interval_s=3600)  # only the buffer size can trigger this flush
+    for i in range(WAKE_AT_EVENTS):
+        store.submit(activity("gpu1", record(i, at=T0 + i)))
+    for _ in range(1000):
+        if count(db_path, "requests") == WAKE_AT_EVENTS:
+            break
+        await asyncio.sleep(0.01)
+    assert count(db_path, "requests") == WAKE_AT_EVENTS
+    assert store.pending == 0
+
+
+async def test_use_after_close_is_a_clear_error(db_path: Path) -> None:
+    store = await HistoryStore.open(db_path)
+    await store.close()
+    await store.close()  # twice is fine
+    with pytest.raises(HistoryError, match=r"already closed \(reading activity refused\)"):
+        await store.activity_page()

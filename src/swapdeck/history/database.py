@@ -29,6 +29,7 @@ class Database:
         self.path = path
         self.read_only = read_only
         self.lock = asyncio.Lock()
+        self.closed = False
 
     @property
     def label(self) -> str:
@@ -51,12 +52,15 @@ class Database:
     @contextmanager
     def errors(self, doing: str) -> Iterator[None]:
         """Turn a SQLite failure into one line naming the file and what was being done."""
+        if self.closed:
+            raise HistoryError(f"{self.label}: already closed ({doing} refused)")
         try:
             yield
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.label}: {doing} failed: {exc}") from None
 
     async def close(self) -> None:
+        self.closed = True
         await self.conn.close()
 
 
