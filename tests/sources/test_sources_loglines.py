@@ -3,18 +3,20 @@ lines) and the engine build line (§1.6 upstream output)."""
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from swapdeck.sources.enginebuild import EngineBuild, find_build, parse_build_line
 from swapdeck.sources.loglines import LineAssembler
 
-_text = st.text(alphabet=st.sampled_from(list("ab \r\n—\x1b[") + ["é", "🙂"]), max_size=300)
+_text = st.text(alphabet=st.sampled_from([*list("ab \r\n—\x1b["), "é", "🙂"]), max_size=300)
 
 
 def _chunked(text: str, cuts: list[int]) -> list[str]:
     points = sorted({c % (len(text) + 1) for c in cuts} | {0, len(text)})
-    return [text[a:b] for a, b in zip(points, points[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(points)]
 
 
 def _feed_all(chunks: list[str], max_line: int) -> list[str]:

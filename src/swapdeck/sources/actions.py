@@ -1,4 +1,5 @@
-"""What a person can ask a llama-swap host to do, with refusals they can read (§1.4, §1.10).
+"""What a person can ask a llama-swap host to do, with refusals they can read (§1.4, §1.6,
+§1.10).
 
 Every failure raises `ActionError` with one line: what was asked, the HTTP status and the
 host's own error text in whatever shape its era writes it (§0).
@@ -7,16 +8,19 @@ host's own error text in whatever shape its era writes it (§0).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from swapdeck.events import LogLines, LogSource
 from swapdeck.sources.base import ActionError
 from swapdeck.sources.capture import Capture, parse_capture
 from swapdeck.sources.errors import describe_transport_error, http_failure, is_missing_route
-from swapdeck.sources.http import WARM_TIMEOUT
+from swapdeck.sources.http import STREAM_TIMEOUT, WARM_TIMEOUT
 from swapdeck.sources.jsonfields import FieldError
+from swapdeck.sources.loglines import LineAssembler
 
 
 def model_path(model: str) -> str:
@@ -87,3 +91,32 @@ async def fetch_capture(client: httpx.AsyncClient, remote_id: int) -> Capture | 
         return parse_capture(json.loads(response.content))
     except (ValueError, FieldError) as exc:
         raise ActionError(f"{what}: unreadable answer ({exc})") from None
+
+
+async def follow_log(client: httpx.AsyncClient, host: str, model: str,
+                     clock: Callable[[], float]) -> AsyncIterator[LogLines]:
+    """`GET /logs/stream/<id>` (§1.6) as batches of whole lines, one batch per chunk.
+
+    `proxy` and `upstream` name those sources; anything else is a model id or alias.
+    """
+    what = f"log of {model}"
+    source = {"proxy": LogSource.PROXY, "upstream": LogSource.UPSTREAM}.get(model, LogSource.MODEL)
+    tag = model if source is LogSource.MODEL else ""
+    assembler = LineAssembler()
+    try:
+        async with client.stream("GET", f"/logs/stream/{model_path(model)}",
+                                 timeout=STREAM_TIMEOUT,
+                                 headers={"Accept": "text/plain"}) as response:
+            if response.status_code != 200:
+                body = await response.aread()
+                raise ActionError(http_failure(what, response.status_code, body))
+            async for chunk in response.aiter_text():
+                lines = assembler.feed(chunk)
+                if lines:
+                    yield LogLines(host=host, at=clock(), source=source, lines=tuple(lines),
+                                   model=tag)
+    except httpx.HTTPError as exc:
+        raise ActionError(f"{what}: {describe_transport_error(exc)}") from None
+    tail = assembler.flush()
+    if tail:
+        yield LogLines(host=host, at=clock(), source=source, lines=tuple(tail), model=tag)

@@ -10,6 +10,7 @@ reconnects with backoff and a circuit breaker until cancelled. Per connection it
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import re
 import time
@@ -22,7 +23,7 @@ import httpx
 from httpx_sse import EventSource, SSEError, aconnect_sse
 
 from swapdeck.config import ConfigError, HostConfig
-from swapdeck.events import EngineVersion, Liveness, LivenessChanged, LogLines, LogSource
+from swapdeck.events import EngineVersion, Liveness, LivenessChanged, LogLines
 from swapdeck.sources import actions
 from swapdeck.sources.activitysync import (
     LIVE_PAGE,
@@ -36,12 +37,13 @@ from swapdeck.sources.epochs import ActivityIntake, ActivityLedger
 from swapdeck.sources.errors import describe_transport_error, http_failure
 from swapdeck.sources.http import STREAM_TIMEOUT, make_client
 from swapdeck.sources.jsonfields import FieldError, as_object, get_str
-from swapdeck.sources.loglines import LineAssembler
 from swapdeck.sources.modelstatus import parse_running_ttls
 from swapdeck.sources.perfpoll import PerfAvailability, PerfPoller
 from swapdeck.sources.reconnect import Breaker, ReconnectPolicy, RetryPlan
 from swapdeck.sources.rest import AuthFailed, ConnectorStats, HostFailure, get_json
 from swapdeck.sources.streamdecoder import StreamDecoder
+
+log = logging.getLogger(__name__)
 
 FIRST_REST_ACTIVITY = 236  # §10: SQLite store, /api/metrics/activity, SSE `activity`
 HEALTH_TIMEOUT_S = 5.0
@@ -120,12 +122,11 @@ class LlamaSwapConnector:
             self.stats.last_error = outcome.error
         if outcome.end is _End.REFUSED:
             plan = self._breaker.auth_failed(self._rng)
-        elif outcome.end is _End.CLOSED_BY_HOST and outcome.frames > 0:
+        elif outcome.end is _End.CLOSED_BY_HOST:
             plan = self._breaker.closed_by_host()
         else:
             plan = self._breaker.failed(self._rng)
-        error = outcome.error or ("" if plan.liveness is Liveness.RECONNECTING and plan.attempt == 1
-                                  and outcome.end is _End.CLOSED_BY_HOST else outcome.end.value)
+        error = outcome.error
         event = LivenessChanged(host=self.host, at=self._clock(), liveness=plan.liveness,
                                 attempt=plan.attempt, last_error=error,
                                 last_seen=self.stats.last_seen)
@@ -156,9 +157,16 @@ class LlamaSwapConnector:
                 connected = True
                 self._connected(emit)
                 await self._stream(client, source, emit)
-            return outcome(_End.CLOSED_BY_HOST, "")
-        except (AuthFailed, ConfigError) as exc:
+            # A reload ends a working stream cleanly (§2.3) and is no error; a stream that
+            # ends before saying anything is one (a proxy in between, a broken host).
+            ended = outcome(_End.CLOSED_BY_HOST, "")
+            if ended.frames == 0:
+                ended = outcome(_End.FAILED, "/api/events: closed before sending anything")
+            return ended
+        except AuthFailed as exc:
             return outcome(_End.REFUSED, str(exc))
+        except ConfigError as exc:
+            return outcome(_End.REFUSED, str(exc).removeprefix(": "))
         except HostFailure as exc:
             return outcome(_End.FAILED, str(exc))
         except httpx.HTTPError as exc:
@@ -166,6 +174,9 @@ class LlamaSwapConnector:
             return outcome(_End.FAILED, f"{what}: {describe_transport_error(exc)}")
         except SSEError as exc:
             return outcome(_End.FAILED, f"/api/events: {exc}")
+        except Exception as exc:  # a bug here must not stop following the host for good
+            log.exception("connector for %s failed unexpectedly", self.host)
+            return outcome(_End.FAILED, f"internal error: {type(exc).__name__}: {exc}")
 
     async def _identify(self, client: httpx.AsyncClient, emit: Emit) -> None:
         """`GET /api/version` (v173+; 404 before, §1.7)."""
@@ -217,7 +228,7 @@ class LlamaSwapConnector:
             self._poll_perf(client, emit), self._fetch_ttls(client, emit, ttl_wake)]
         if self._rest_activity is not False:
             helpers.append(self._follow_activity(client, emit, activity_wake))
-        tasks = [reader, watchdog, *(asyncio.create_task(h) for h in helpers)]
+        tasks = [reader, watchdog, *(asyncio.create_task(self._guarded(h)) for h in helpers)]
         try:
             done, _ = await asyncio.wait((reader, watchdog), return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -226,6 +237,14 @@ class LlamaSwapConnector:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _guarded(self, helper: Coroutine[Any, Any, None]) -> None:
+        """A helper that fails unexpectedly is logged; the stream goes on without it."""
+        try:
+            await helper
+        except Exception as exc:
+            log.exception("connector helper for %s failed", self.host)
+            self.stats.last_error = f"internal error: {type(exc).__name__}: {exc}"
 
     async def _read(self, source: EventSource, emit: Emit, activity_wake: asyncio.Event,
                     ttl_wake: asyncio.Event) -> None:
@@ -365,29 +384,7 @@ class LlamaSwapConnector:
         return await actions.fetch_capture(self._action_client(f"capture {remote_id}"),
                                            remote_id)
 
-    async def follow_log(self, model: str) -> AsyncIterator[LogLines]:
+    def follow_log(self, model: str) -> AsyncIterator[LogLines]:
         """Lines of `/logs/stream/<model>` (§1.6): history first, then live, until it ends."""
-        what = f"log of {model}"
-        client = self._action_client(what)
-        source = {"proxy": LogSource.PROXY, "upstream": LogSource.UPSTREAM}.get(
-            model, LogSource.MODEL)
-        tag = model if source is LogSource.MODEL else ""
-        assembler = LineAssembler()
-        try:
-            async with client.stream("GET", f"/logs/stream/{actions.model_path(model)}",
-                                     timeout=STREAM_TIMEOUT,
-                                     headers={"Accept": "text/plain"}) as response:
-                if response.status_code != 200:
-                    body = await response.aread()
-                    raise ActionError(http_failure(what, response.status_code, body))
-                async for chunk in response.aiter_text():
-                    lines = assembler.feed(chunk)
-                    if lines:
-                        yield LogLines(host=self.host, at=self._clock(), source=source,
-                                       lines=tuple(lines), model=tag)
-        except httpx.HTTPError as exc:
-            raise ActionError(f"{what}: {describe_transport_error(exc)}") from None
-        tail = assembler.flush()
-        if tail:
-            yield LogLines(host=self.host, at=self._clock(), source=source, lines=tuple(tail),
-                           model=tag)
+        client = self._action_client(f"log of {model}")
+        return actions.follow_log(client, self.host, model, self._clock)
