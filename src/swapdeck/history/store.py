@@ -80,9 +80,13 @@ class HistoryStore:
         self._stopping = True
         self._wake.set()
         try:
-            if self._writer is not None:
-                await self._writer
-                self._writer = None
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                try:
+                    await writer
+                except Exception:
+                    # A bug stopped the writer; its events are still buffered: flush them.
+                    log.exception("history writer for %s stopped with an error", self.path)
             if not self._db.read_only:
                 await self.flush()
         finally:
