@@ -9,7 +9,10 @@ Used the same way by `swapdeck status`, the TUI and the collector:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import time
 from types import TracebackType
 
 from swapdeck.config import Config, ConfigError, HostConfig, HostKind
@@ -18,6 +21,11 @@ from swapdeck.fleet.hub import Hub
 from swapdeck.fleet.state import FleetState
 from swapdeck.history.store import HistoryStore
 from swapdeck.sources.base import Connector, ResumePoint
+
+log = logging.getLogger(__name__)
+
+RETENTION_INTERVAL_S = 300.0
+"""Rollups are 5-minute buckets: recomputing them more often buys nothing."""
 
 
 def make_connector(host: HostConfig, resume: ResumePoint) -> Connector:
@@ -31,11 +39,13 @@ def make_connector(host: HostConfig, resume: ResumePoint) -> Connector:
 
 class FleetRuntime:
     def __init__(self, config: Config, *, history: bool = True, read_only: bool = False,
-                 writer_interval_s: float = 0.5) -> None:
+                 writer_interval_s: float = 0.5, retention: bool = True) -> None:
         self.config = config
         self._use_history = history
         self._read_only = read_only
         self._writer_interval_s = writer_interval_s
+        self._retention = retention and not read_only
+        self._retention_task: asyncio.Task[None] | None = None
         self.store: HistoryStore | None = None
         self.state = FleetState(h.name for h in config.hosts)
         self.hub: Hub
@@ -48,6 +58,9 @@ class FleetRuntime:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.store = await HistoryStore.open(path, self.config.history,
                                                  read_only=self._read_only)
+            if not self._read_only:
+                for host in self.config.hosts:
+                    await self.store.register_host(host.name, host.url)
             resume = await self.store.resume_points()
         connectors = [make_connector(h, resume.get(h.name, ResumePoint()))
                       for h in self.config.hosts]
@@ -58,14 +71,29 @@ class FleetRuntime:
             self.hub.replay(await self.store.rebuild_events())
             if sink is not None:
                 self.store.start_writer(self._writer_interval_s)
+            if self._retention:
+                self._retention_task = asyncio.get_running_loop().create_task(
+                    self._retain(self.store), name="history-retention")
         controls = {h.name: h.control for h in self.config.hosts}
         self.actions = ActionQueue(self.hub.connectors, self.state,
                                    control=lambda name: controls.get(name, False))
         await self.hub.start()
         return self
 
+    async def _retain(self, store: HistoryStore) -> None:
+        while True:
+            try:
+                await store.run_retention(time.time())
+            except Exception as exc:  # a failed pass is retried next time; history stays intact
+                log.warning("history retention failed: %s", exc)
+            await asyncio.sleep(RETENTION_INTERVAL_S)
+
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._retention_task is not None:
+            self._retention_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention_task
         with contextlib.suppress(Exception):
             await self.actions.aclose()
         await self.hub.stop()
