@@ -102,8 +102,9 @@ def parse_sysctl(text: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip() and " " not in key.strip():
-            values[key.strip()] = value.strip()
+        key = key.strip()
+        if sep and "." in key and " " not in key:  # oids are dotted; skips "sysctl: unknown oid"
+            values[key] = value.strip()
     if not values:
         raise ProbeParseError("sysctl printed no 'name: value' lines")
     return values
