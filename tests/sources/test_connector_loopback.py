@@ -376,6 +376,20 @@ async def test_rest_restart_opens_an_epoch_and_suspects_a_gap() -> None:
     assert capture is not None and capture.req_body == b'{"model":"qwen3-30b",'
 
 
+async def test_rest_restart_within_the_same_second() -> None:
+    """§0 1 s rows + §12 restart: the host's newest id below ours means a new epoch."""
+    stamp = "2026-08-22T10:15:01-07:00"
+    host = FakeHost(on_connect=v250_on_connect, activity=[nested(1, stamp), nested(2, stamp)])
+    await host.start()
+    resume = ResumePoint(activity_epoch=0, last_activity_id=5,
+                         last_activity_at=parse_rfc3339(stamp))
+    rec = Recorder()
+    async with following(connector(host, resume=resume), rec):
+        batch = await rec.wait_for(ActivityRecorded)
+    assert [(r.remote_id, r.epoch) for r in batch.records] == [(1, 1), (2, 1)]
+    assert len(rec.of(GapSuspected)) == 1
+
+
 async def test_actions_and_their_errors() -> None:
     """§1.4 unload (ids may contain `/`), §0 error shapes, §1.6 per-model log stream."""
     host = FakeHost()

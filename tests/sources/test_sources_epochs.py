@@ -86,3 +86,20 @@ def test_empty_host_leaves_the_gap_check_for_the_first_record() -> None:
     assert intake.gap_check_pending
     events = intake.take([rec(0, 150)], oldest_held=rec(0, 150), now=2.0)
     assert isinstance(events[0], GapSuspected)
+
+
+def test_restart_within_the_same_second_is_caught_by_the_newest_id() -> None:
+    """§0: v236+ rows have 1 s resolution, so a quick restart replays (id, time) pairs we
+    have; the newest id the host holds going below ours gives it away (§12)."""
+    ledger = ActivityLedger(epoch=0, last_id=3, last_at=100.0)
+    assert ledger.classify(1, 100.0) is Verdict.DUPLICATE  # the timestamp rule cannot tell
+    assert ledger.host_restarted(2)
+    assert not ledger.host_restarted(3)
+    intake = ActivityIntake("h", ledger)
+    intake.gap_check_pending = False  # mid-connection: the restart alone triggers the check
+    events = intake.take([rec(1, 100.0), rec(2, 100.0)], oldest_held=rec(1, 100.0), now=5.0,
+                         restarted=True)
+    gap, batch = events
+    assert isinstance(gap, GapSuspected) and "began again at 1" in gap.reason
+    assert isinstance(batch, ActivityRecorded)
+    assert [(r.remote_id, r.epoch) for r in batch.records] == [(1, 1), (2, 1)]

@@ -8,7 +8,7 @@ host's own error text in whatever shape its era writes it (§0).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -94,7 +94,7 @@ async def fetch_capture(client: httpx.AsyncClient, remote_id: int) -> Capture | 
 
 
 async def follow_log(client: httpx.AsyncClient, host: str, model: str,
-                     clock: Callable[[], float]) -> AsyncIterator[LogLines]:
+                     clock: Callable[[], float]) -> AsyncGenerator[LogLines, None]:
     """`GET /logs/stream/<id>` (§1.6) as batches of whole lines, one batch per chunk.
 
     `proxy` and `upstream` name those sources; anything else is a model id or alias.

@@ -44,6 +44,7 @@ async def sync_activity(client: httpx.AsyncClient, intake: ActivityIntake, *,
     seen_ids: set[int] = set()
     rejected: list[str] = []
     oldest_looked_at: ActivityRecord | None = None
+    restarted = False
     page = 1
     while True:
         status, body = await get_json(client, ACTIVITY_PATH, params={
@@ -55,12 +56,16 @@ async def sync_activity(client: httpx.AsyncClient, intake: ActivityIntake, *,
         except FieldError as exc:
             raise HostFailure(f"{ACTIVITY_PATH}: unreadable page ({exc})") from None
         rejected.extend(parsed.rejected)
+        if page == 1 and parsed.records:
+            # Newest first: the first row is the newest the host holds.
+            restarted = ledger.host_restarted(parsed.records[0].remote_id)
         reached_known = False
         for record in parsed.records:
             if record.remote_id in seen_ids:
                 continue  # rows inserted while paging push older rows onto the next page
             oldest_looked_at = record
-            if ledger.classify(record.remote_id, record.finished_at) is Verdict.DUPLICATE:
+            if not restarted and ledger.classify(record.remote_id,
+                                                 record.finished_at) is Verdict.DUPLICATE:
                 reached_known = True
                 break
             seen_ids.add(record.remote_id)
@@ -76,5 +81,5 @@ async def sync_activity(client: httpx.AsyncClient, intake: ActivityIntake, *,
         for text in rejected
     ]
     fresh.reverse()
-    events.extend(intake.take(fresh, oldest_held=oldest_looked_at, now=at))
+    events.extend(intake.take(fresh, oldest_held=oldest_looked_at, now=at, restarted=restarted))
     return SyncResult(events=events, new_rows=len(fresh))

@@ -42,6 +42,21 @@ class ActivityLedger:
             return Verdict.RESTART
         return Verdict.DUPLICATE
 
+    def host_restarted(self, newest_held_id: int) -> bool:
+        """The newest record the host holds is older than one we have: its ids began again.
+
+        A ring or store drops its oldest records, never its newest, so within one life of
+        the host its newest id never goes below ours. This catches a restart the timestamp
+        rule cannot: v236+ rows have 1 s resolution (§0), and a host restarted within the
+        same second would otherwise replay ids we think we have.
+        """
+        return self.last_id is not None and newest_held_id < self.last_id
+
+    def begin_epoch(self) -> None:
+        self.epoch += 1
+        self.last_id = None
+        self.last_at = None
+
     def admit(self, records: Iterable[ActivityRecord]) -> list[ActivityRecord]:
         """New records (oldest first in, oldest first out) stamped with their epoch."""
         admitted: list[ActivityRecord] = []
@@ -59,8 +74,8 @@ class ActivityLedger:
                             else replace(record, epoch=self.epoch))
         return admitted
 
-    def suspect_gap(self, host: str, now: float, oldest_held: ActivityRecord | None
-                    ) -> GapSuspected | None:
+    def suspect_gap(self, host: str, now: float, oldest_held: ActivityRecord | None, *,
+                    restarted: bool = False) -> GapSuspected | None:
         """Call before `admit` with the oldest record the host still holds (§12).
 
         Records may be lost when that record is newer than what we have: ids were skipped
@@ -70,7 +85,7 @@ class ActivityLedger:
         if oldest_held is None or self.last_id is None or self.last_at is None:
             return None
         verdict = self.classify(oldest_held.remote_id, oldest_held.finished_at)
-        if verdict is Verdict.RESTART:
+        if restarted or verdict is Verdict.RESTART:
             reason = (f"activity ids began again at {oldest_held.remote_id} "
                       f"(host restarted or reloaded; last stored id {self.last_id})")
         elif verdict is Verdict.NEW and oldest_held.remote_id > self.last_id + 1:
@@ -99,15 +114,18 @@ class ActivityIntake:
         self.gap_check_pending = True
 
     def take(self, records: list[ActivityRecord], *, oldest_held: ActivityRecord | None,
-             now: float) -> list[GapSuspected | ActivityRecorded]:
+             now: float, restarted: bool = False) -> list[GapSuspected | ActivityRecorded]:
         """`records` oldest first; `oldest_held` is the oldest record the host still holds
-        as far as we looked (a known one when paging reached what we have)."""
+        as far as we looked (a known one when paging reached what we have); `restarted`
+        when `ActivityLedger.host_restarted` said so of the newest record the host holds."""
         events: list[GapSuspected | ActivityRecorded] = []
-        if self.gap_check_pending and oldest_held is not None:
-            gap = self.ledger.suspect_gap(self.host, now, oldest_held)
+        if (self.gap_check_pending or restarted) and oldest_held is not None:
+            gap = self.ledger.suspect_gap(self.host, now, oldest_held, restarted=restarted)
             if gap is not None:
                 events.append(gap)
             self.gap_check_pending = False
+        if restarted:
+            self.ledger.begin_epoch()
         admitted = self.ledger.admit(records)
         for start in range(0, len(admitted), MAX_BATCH):
             events.append(ActivityRecorded(host=self.host, at=now,

@@ -14,7 +14,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -260,8 +260,9 @@ class LlamaSwapConnector:
             for event in decoded.events:
                 emit(event)
             if decoded.records:  # v140..v235: the on-connect array is the reconcile (§2.4)
-                for event in self._intake.take(decoded.records,
-                                               oldest_held=decoded.records[0], now=now):
+                restarted = self._intake.ledger.host_restarted(decoded.records[-1].remote_id)
+                for event in self._intake.take(decoded.records, oldest_held=decoded.records[0],
+                                               now=now, restarted=restarted):
                     emit(event)
             if decoded.activity_ids:
                 activity_wake.set()  # a burst of ids becomes one fetch
@@ -384,7 +385,7 @@ class LlamaSwapConnector:
         return await actions.fetch_capture(self._action_client(f"capture {remote_id}"),
                                            remote_id)
 
-    def follow_log(self, model: str) -> AsyncIterator[LogLines]:
+    def follow_log(self, model: str) -> AsyncGenerator[LogLines, None]:
         """Lines of `/logs/stream/<model>` (§1.6): history first, then live, until it ends."""
         client = self._action_client(f"log of {model}")
         return actions.follow_log(client, self.host, model, self._clock)
