@@ -190,6 +190,9 @@ class FakeOllama:
     models: dict[str, FakeModel] = field(default_factory=dict)
     fail_pull_after_layers: int | None = None
     pull_error: str = "max retries exceeded: unexpected EOF"
+    line_delay_s: float = 0.0
+    """Pause between NDJSON lines; a pull stops when its client has gone (as Ollama's
+    request context cancels the download)."""
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     base_url: str = ""
 
@@ -202,6 +205,10 @@ class FakeOllama:
         await response.prepare(request)
 
         async def line(obj: dict[str, Any]) -> None:
+            if self.line_delay_s:
+                await asyncio.sleep(self.line_delay_s)
+            if request.transport is None or request.transport.is_closing():
+                raise asyncio.CancelledError  # the client went away: the pull stops
             await response.write((json.dumps(obj) + "\n").encode())
 
         await line({"status": "pulling manifest"})

@@ -26,10 +26,13 @@ import os
 import re
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -85,8 +88,8 @@ class DownloadResult:
 
 
 class DownloadHandle(TransferHandle[DownloadResult]):
-    def __init__(self, request: DownloadRequest) -> None:
-        super().__init__(f"download of {request.model_id}")
+    def __init__(self, request: DownloadRequest, control: TransferControl | None = None) -> None:
+        super().__init__(f"download of {request.model_id}", control)
         self.request = request
 
 
@@ -138,15 +141,20 @@ class Downloader:
 
     # ----------------------------------------------------------------- one per model
 
-    def start(self, request: DownloadRequest) -> DownloadHandle:
+    def start(self, request: DownloadRequest,
+              control: TransferControl | None = None) -> DownloadHandle:
         """Start downloading in a task; a second request for the same model joins the
-        running one when it is the same download and is refused otherwise."""
+        running one when it is the same download and is refused otherwise.
+
+        A joiner's `control` is forwarded to the running download's control."""
         running = self._active.get(request.model_id)
         if running is not None:
             if running.request != request:
                 raise DownloadInProgress(request.model_id)
+            if control is not None:
+                control.forward_to(running.control)
             return running
-        handle = DownloadHandle(request)
+        handle = DownloadHandle(request, control)
         self._active[request.model_id] = handle
         handle.run(self.download(request, handle.control, handle.publish),
                    on_done=lambda: self._active.pop(request.model_id, None))
@@ -344,25 +352,23 @@ class Downloader:
         with open(transfer.part, "r+b") as handle:
             handle.seek(transfer.offset)
             handle.truncate()
-            async for chunk in response.aiter_raw():
-                try:
-                    handle.write(chunk)
-                except OSError as exc:
-                    if exc.errno == errno.ENOSPC:
-                        raise DiskFull(self.models_dir, len(chunk), 0) from None
-                    raise
-                transfer.hasher.update(chunk)
-                transfer.offset += len(chunk)
-                transfer.session_bytes += len(chunk)
-                if transfer.total is not None and transfer.offset > transfer.total:
-                    raise DownloadFailed(transfer.request.url, "the server sent more bytes "
-                                         "than it announced")
-                if transfer.offset - transfer.last_emit >= self._progress_every:
-                    transfer.last_emit = transfer.offset
-                    emit(self._progress(transfer, Phase.DOWNLOAD))
-                control.raise_if_cancelled(what)
-                if control.paused:
-                    return _Outcome.PAUSED
+            sink = _WriteAndHash(handle, transfer.hasher, self.models_dir)
+            try:
+                async for chunk in response.aiter_raw():
+                    await sink.put(chunk)
+                    transfer.offset += len(chunk)
+                    transfer.session_bytes += len(chunk)
+                    if transfer.total is not None and transfer.offset > transfer.total:
+                        raise DownloadFailed(transfer.request.url, "the server sent more bytes "
+                                             "than it announced")
+                    if transfer.offset - transfer.last_emit >= self._progress_every:
+                        transfer.last_emit = transfer.offset
+                        emit(self._progress(transfer, Phase.DOWNLOAD))
+                    control.raise_if_cancelled(what)
+                    if control.paused:
+                        return _Outcome.PAUSED
+            finally:
+                await sink.drain()  # every byte counted in `offset` is on disk and hashed
         if transfer.total is not None and transfer.offset < transfer.total:
             raise httpx.RemoteProtocolError("the connection closed before the whole body came")
         transfer.total = transfer.offset
@@ -425,6 +431,62 @@ class Downloader:
             verified = False
         return Progress(transfer.request.model_id, phase, transfer.offset, transfer.total,
                         rate, eta, verified, paused, message)
+
+
+class _WriteAndHash:
+    """Writes and hashes off the event loop, in order, overlapping with the next reads.
+
+    sha256 runs at a few hundred MB/s on a CPU without SHA extensions — slower than a LAN —
+    so it must not sit between two socket reads. Chunks are batched (~`BATCH` bytes) and
+    handed to one worker thread; file writes and hashlib release the GIL. At most
+    `MAX_PENDING` batches wait, which bounds memory.
+    """
+
+    BATCH = 4 * 1024 * 1024
+    MAX_PENDING = 4
+
+    def __init__(self, handle: BinaryIO, hasher: hashlib._Hash, models_dir: Path) -> None:
+        self._handle = handle
+        self._hasher = hasher
+        self._models_dir = models_dir
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
+        self._pending: deque[asyncio.Future[None]] = deque()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swapdeck-dl")
+
+    async def put(self, chunk: bytes) -> None:
+        self._batch.append(chunk)
+        self._batch_bytes += len(chunk)
+        if self._batch_bytes >= self.BATCH:
+            self._submit()
+            while len(self._pending) > self.MAX_PENDING:
+                await self._pending.popleft()
+
+    async def drain(self) -> None:
+        try:
+            self._submit()
+            while self._pending:
+                await self._pending.popleft()
+        finally:
+            self._executor.shutdown(wait=True)
+
+    def _submit(self) -> None:
+        if self._batch:
+            batch, self._batch, self._batch_bytes = self._batch, [], 0
+            loop = asyncio.get_running_loop()
+            self._pending.append(loop.run_in_executor(self._executor, self._consume, batch))
+
+    def _consume(self, batch: list[bytes]) -> None:
+        # One big block: each write and hash call releases and re-takes the GIL, and
+        # re-taking it can wait a whole switch interval while the loop thread runs Python.
+        block = b"".join(batch)
+        try:
+            self._handle.write(block)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(self._models_dir, len(block), 0) from None
+            raise
+        self._hasher.update(block)
 
 
 def _ignore(_progress: Progress) -> None:

@@ -148,6 +148,13 @@ class PlanOutdated(PoolError):
         )
 
 
+class SizeUnknown(PoolError):
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        super().__init__(f"{model_id}: its download size is unknown, so the disk budget cannot "
+                         "be checked; give the size (e.g. `--size BYTES`)")
+
+
 class PoolStateInvalid(PoolError):
     def __init__(self, path: Path, reason: str) -> None:
         self.path = path

@@ -25,6 +25,7 @@ HF_ENDPOINT = "https://huggingface.co"
 
 
 class Phase(StrEnum):
+    EVICT = "evict"
     DOWNLOAD = "download"
     VERIFY = "verify"
     INSTALL = "install"
@@ -165,6 +166,17 @@ class TransferControl:
         self._running = asyncio.Event()
         self._running.set()
         self._cancelled = False
+        self._followers: list[TransferControl] = []
+
+    def forward_to(self, other: TransferControl) -> None:
+        """Also steer `other` (a transfer this install joined), now and from now on."""
+        if other is self:
+            return
+        self._followers.append(other)
+        if self._cancelled:
+            other.cancel()
+        elif self.paused:
+            other.pause()
 
     @property
     def paused(self) -> bool:
@@ -177,13 +189,19 @@ class TransferControl:
     def pause(self) -> None:
         if not self._cancelled:
             self._running.clear()
+        for other in self._followers:
+            other.pause()
 
     def resume(self) -> None:
         self._running.set()
+        for other in self._followers:
+            other.resume()
 
     def cancel(self) -> None:
         self._cancelled = True
         self._running.set()  # wake a paused waiter so it sees the cancel
+        for other in self._followers:
+            other.cancel()
 
     def raise_if_cancelled(self, what: str) -> None:
         if self._cancelled:
@@ -216,6 +234,10 @@ class Installer(Protocol):
     def install(self, target: InstallTarget,
                 control: TransferControl | None = None) -> AsyncIterator[Progress]:
         """Install, yielding progress; the last event has phase DONE. Raises `PoolError`."""
+        ...
+
+    async def plan_removal(self, entries: tuple[PoolEntry, ...]) -> InstallerPlan:
+        """Describe removing `entries`; changes nothing."""
         ...
 
     async def installed_entry(self, target: InstallTarget) -> InstalledModel:

@@ -1,0 +1,121 @@
+"""The Ollama installer against a loopback fake speaking the REST shapes of ranking-facts §7."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from swapdeck.pool.errors import Cancelled, InstallerUnavailable, InstallFailed, ModelNotFound
+from swapdeck.pool.installers.base import InstallTarget, Phase, Progress, TransferControl
+from swapdeck.pool.installers.ollama import OllamaInstaller, PullProgress
+from swapdeck.pool.state import PoolEntry
+from tests.pool.servers import FakeModel, FakeOllama, serve_ollama
+
+LAYERS = [4_000_000, 12_000, 500]
+
+
+def target(name: str = "qwen3:8b") -> InstallTarget:
+    return InstallTarget(id="qwen3-8b", org="Qwen", family="qwen3", ollama_name=name,
+                         size_bytes=sum(LAYERS))
+
+
+async def collect(installer: OllamaInstaller, tgt: InstallTarget,
+                  control: TransferControl | None = None) -> list[Progress]:
+    return [p async for p in installer.install(tgt, control)]
+
+
+async def test_pull_streams_per_layer_progress_to_success() -> None:
+    with serve_ollama(FakeOllama(library={"qwen3:8b": LAYERS})) as fake:
+        events = await collect(OllamaInstaller(fake.base_url), target())
+        assert fake.requests[0] == ("POST", "/api/pull", {"model": "qwen3:8b", "stream": True})
+        assert "qwen3:8b" in fake.models
+    phases = [e.phase for e in events]
+    assert phases[0] is Phase.DOWNLOAD and phases[-1] is Phase.DONE
+    assert phases.index(Phase.VERIFY) < phases.index(Phase.INSTALL) < phases.index(Phase.DONE)
+    totals = [e.total_bytes for e in events if e.total_bytes]
+    assert totals == sorted(totals), "the total grows as Ollama announces each layer"
+    assert events[-1].done_bytes == events[-1].total_bytes == sum(LAYERS)
+    assert events[-1].verified is True
+    assert all(e.done_bytes <= (e.total_bytes or 0) for e in events)
+
+
+async def test_in_stream_error_with_http_200_fails_the_install() -> None:
+    fake = FakeOllama(library={"qwen3:8b": LAYERS}, fail_pull_after_layers=1)
+    with serve_ollama(fake), pytest.raises(InstallFailed) as failure:
+        await collect(OllamaInstaller(fake.base_url), target())
+    assert "max retries exceeded" in str(failure.value)
+    assert "qwen3:8b" not in fake.models
+
+
+async def test_missing_manifest_is_model_not_found() -> None:
+    with serve_ollama(FakeOllama(library={})) as fake, pytest.raises(ModelNotFound) as failure:
+        await collect(OllamaInstaller(fake.base_url), target("nope:1b"))
+    assert "file does not exist" in str(failure.value)
+
+
+async def test_pause_closes_the_stream_and_resume_pulls_again() -> None:
+    control = TransferControl()
+    with serve_ollama(FakeOllama(library={"qwen3:8b": LAYERS})) as fake:
+        seen: list[Progress] = []
+        async for progress in OllamaInstaller(fake.base_url).install(target(), control):
+            seen.append(progress)
+            if progress.paused:
+                control.resume()
+            elif len(seen) == 3:
+                control.pause()
+        pulls = [r for r in fake.requests if r[1] == "/api/pull"]
+    assert len(pulls) == 2 and sum(e.paused for e in seen) == 1
+    assert seen[-1].phase is Phase.DONE
+
+
+async def test_cancel_stops_the_pull() -> None:
+    control = TransferControl()
+    with serve_ollama(FakeOllama(library={"qwen3:8b": LAYERS}, line_delay_s=0.02)) as fake:
+        with pytest.raises(Cancelled):
+            async for _progress in OllamaInstaller(fake.base_url).install(target(), control):
+                control.cancel()
+        assert "qwen3:8b" not in fake.models
+
+
+async def test_tags_show_and_delete() -> None:
+    fake = FakeOllama(library={}, models={"llama3.2:3b": FakeModel(2_019_393_189, "a" * 64)})
+    with serve_ollama(fake):
+        installer = OllamaInstaller(fake.base_url)
+        (model,) = await installer.installed()
+        assert (model.id, model.size_bytes, model.quant) == ("llama3.2:3b", 2_019_393_189,
+                                                             "Q4_K_M")
+        shown = await installer.show("llama3.2:3b")
+        assert shown["details"]["family"] == "qwen3" and "size" not in shown
+        entry = PoolEntry(id="llama3.2:3b", installer="ollama", size_bytes=1, installed_at=0)
+        await installer.remove(entry)
+        assert await installer.installed() == []
+        await installer.remove(entry)  # 404: already gone is fine for an eviction
+        assert await installer.delete("llama3.2:3b") is False
+        with pytest.raises(ModelNotFound):
+            await installer.show("llama3.2:3b")
+
+
+async def test_a_daemon_that_is_down_is_installer_unavailable(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    installer = OllamaInstaller(f"http://127.0.0.1:{port}")
+    with pytest.raises(InstallerUnavailable, match="ollama installer unavailable"):
+        await installer.installed()
+    with pytest.raises(InstallerUnavailable):
+        await collect(installer, target())
+
+
+def test_pull_progress_counts_layers_without_completed_as_zero() -> None:
+    ticks = iter(range(100))
+    folded = PullProgress("m", clock=lambda: float(next(ticks)))
+    folded.feed({"status": "pulling manifest"})
+    first = folded.feed({"status": "pulling aaa", "digest": "sha256:aaa", "total": 100})
+    assert (first.done_bytes, first.total_bytes) == (0, 100)
+    later = folded.feed({"status": "pulling aaa", "digest": "sha256:aaa", "total": 100,
+                         "completed": 60})
+    assert later.done_bytes == 60 and later.rate_bps is not None and later.eta_s is not None
+    two = folded.feed({"status": "pulling bbb", "digest": "sha256:bbb", "total": 50})
+    assert (two.done_bytes, two.total_bytes) == (60, 150)
