@@ -155,7 +155,10 @@ def test_probe_never_raises_even_when_everything_fails() -> None:
     def explode(*_: object) -> str:
         raise MemoryError("boom")
 
-    env = ProbeEnvironment(platform="linux", run=explode, nvml=None, total_ram=explode,
+    def no_ram() -> int:
+        raise MemoryError("boom")
+
+    env = ProbeEnvironment(platform="linux", run=explode, nvml=None, total_ram=no_ram,
                            read_text=explode, fallback_cpu_name=explode)
     profile = probe_hardware(NOW, env)
     assert profile.gpus == () and profile.backend is Backend.CPU

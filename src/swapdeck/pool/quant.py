@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 UNKNOWN_BITS_PER_WEIGHT = 16.0
 UNKNOWN_QUALITY_PENALTY = 0.10
@@ -129,6 +130,7 @@ def _squash(raw: str) -> str:
     return re.sub(r"[\s.\-]+", "_", text).strip("_")
 
 
+@lru_cache(maxsize=4096)  # pure and called once per candidate: ranking 10k rows re-asks a few ids
 def normalize_quant(raw: str) -> QuantSpec:
     """Canonical quant for any spelling we know; unknown ⇒ 16 bpw with `known=False`."""
     text = _squash(raw)
