@@ -34,6 +34,7 @@ from swapdeck.sources.llamaswap import LlamaSwapConnector
 from swapdeck.sources.perfpoll import PerfAvailability, PerfPoller
 from swapdeck.sources.reconnect import ReconnectPolicy
 from swapdeck.sources.timestamps import parse_rfc3339
+from tests.sources.conftest import StartHost
 from tests.sources.docbytes import (
     INFLIGHT_ENTRY,
     MODEL_OBJECT,
@@ -88,11 +89,10 @@ def v250_on_connect() -> list[bytes]:
     )]
 
 
-async def test_v250_host_full_connect() -> None:
+async def test_v250_host_full_connect(start_host: StartHost) -> None:
     """§6 recipe on a v250 host: version, events, REST activity, TTLs, perf (§1.3, §1.9)."""
-    host = FakeHost(on_connect=v250_on_connect, activity=[
+    host = await start_host(on_connect=v250_on_connect, activity=[
         nested(41, "2026-08-22T10:15:08-07:00"), nested(42, "2026-08-22T10:15:09-07:00")])
-    await host.start()
     rec = Recorder()
     conn = connector(host)
     async with following(conn, rec):
@@ -145,10 +145,10 @@ async def test_v250_host_full_connect() -> None:
     assert (conn.stats.frames_ok, conn.stats.frames_malformed) == (6 + 4, 0)
 
 
-async def test_v200_host_legacy_metrics_reconnect_and_reload() -> None:
+async def test_v200_host_legacy_metrics_reconnect_and_reload(start_host: StartHost) -> None:
     """§2.4 `metrics` arrays and `{"total":N}`; §12 gin reload restarts ids at 0."""
     ring = [flat(0, 1), flat(1, 2)]
-    host = FakeHost(
+    host = await start_host(
         version='{"version":"v200","commit":"abc1234","build_date":"2025-06-01"}',
         rest_activity=False, performance=None,
         on_connect=lambda: [
@@ -157,7 +157,6 @@ async def test_v200_host_legacy_metrics_reconnect_and_reload() -> None:
             sse(frame("metrics", "[" + ",".join(ring) + "]")),
             sse(frame("inflight", {"total": 1})),
         ])
-    await host.start()
     rec = Recorder()
     conn = connector(host, perf_interval_s=0.01)
     async with following(conn, rec):
@@ -201,11 +200,10 @@ async def test_v200_host_legacy_metrics_reconnect_and_reload() -> None:
 
 
 @pytest.mark.parametrize(("performance", "status"), [(None, 404), ("disabled", 503)])
-async def test_perf_polling_stops_when_not_served_or_disabled(performance: str | None,
-                                                             status: int) -> None:
+async def test_perf_polling_stops_when_not_served_or_disabled(
+        start_host: StartHost, performance: str | None, status: int) -> None:
     """§1.9: 404 before v212; 503 `{"enabled":false}` when disabled. Polling stops."""
-    host = FakeHost(on_connect=v250_on_connect, performance=performance)
-    await host.start()
+    host = await start_host(on_connect=v250_on_connect, performance=performance)
     rec = Recorder()
     conn = connector(host, perf_interval_s=0.01, health_interval_s=0.01)
     async with following(conn, rec):
@@ -216,10 +214,9 @@ async def test_perf_polling_stops_when_not_served_or_disabled(performance: str |
     assert not rec.of(PerfSampled)
 
 
-async def test_perf_polls_repeat_while_served() -> None:
+async def test_perf_polls_repeat_while_served(start_host: StartHost) -> None:
     """§1.9: poll every interval, each with the last watermark."""
-    host = FakeHost(on_connect=v250_on_connect)
-    await host.start()
+    host = await start_host(on_connect=v250_on_connect)
     rec = Recorder()
     async with following(connector(host, perf_interval_s=0.01), rec):
         await rec.wait_until(lambda: sum(p == "/api/performance"
@@ -230,17 +227,18 @@ async def test_perf_polls_repeat_while_served() -> None:
     assert len(rec.of(PerfSampled)) == 1  # the same sample is never sent twice
 
 
-async def test_malformed_frames_are_skipped_and_counted() -> None:
+async def test_malformed_frames_are_skipped_and_counted(start_host: StartHost) -> None:
     """§2.1/§2.2: broken envelopes, unknown types and bad records never end the stream."""
     bad_record = json.dumps({"id": 5, "timestamp": "2026-08-22T10:15:09-07:00", "model": 5})
-    host = FakeHost(rest_activity=False, version=None, performance=None, on_connect=lambda: [
+    frames = [
         sse("{not json"),
         sse('{"type":"modelStatus","data":"[{\\"id\\""}'),
         sse(frame("perfsys", {"cpu": 1})),
         sse(frame("metrics", f"[{bad_record},{flat(6, 1)}]")),
         sse(frame("modelStatus", f"[{MODEL_OBJECT}]")),
-    ])
-    await host.start()
+    ]
+    host = await start_host(rest_activity=False, version=None, performance=None,
+                            on_connect=lambda: frames)
     rec = Recorder()
     conn = connector(host)
     async with following(conn, rec):
@@ -254,12 +252,11 @@ async def test_malformed_frames_are_skipped_and_counted() -> None:
     assert rec.of(EngineVersion)[0].version == "<v173"  # §1.7: no /api/version before v173
 
 
-async def test_401_is_shown_on_that_host_only_and_retried_until_fixed() -> None:
+async def test_401_is_shown_on_that_host_only_and_retried_until_fixed(
+        start_host: StartHost) -> None:
     """§7: a wrong key is an auth error on its own host; other hosts carry on."""
-    locked = FakeHost(api_key="sk-test-key", on_connect=v250_on_connect)
-    other = FakeHost(on_connect=v250_on_connect)
-    await locked.start()
-    await other.start()
+    locked = await start_host(api_key="sk-test-key", on_connect=v250_on_connect)
+    other = await start_host(on_connect=v250_on_connect)
     bad_rec, good_rec = Recorder(), Recorder()
     bad = connector(locked, name="locked", api_key="sk-wrong")
     good = connector(other, name="open")
@@ -278,19 +275,17 @@ async def test_401_is_shown_on_that_host_only_and_retried_until_fixed() -> None:
     assert bad.stats.last_error == AUTH_FAILED
 
 
-async def test_the_right_key_is_sent_as_bearer() -> None:
+async def test_the_right_key_is_sent_as_bearer(start_host: StartHost) -> None:
     """§7: `Authorization: Bearer KEY`."""
-    host = FakeHost(api_key="sk-test-key", on_connect=v250_on_connect)
-    await host.start()
+    host = await start_host(api_key="sk-test-key", on_connect=v250_on_connect)
     rec = Recorder()
     async with following(connector(host, api_key="sk-test-key"), rec):
         assert (await rec.wait_for(LivenessChanged)).liveness is Liveness.CONNECTED
 
 
-async def test_breaker_goes_down_then_probes_back() -> None:
+async def test_breaker_goes_down_then_probes_back(start_host: StartHost) -> None:
     """§2.3: reconnect with backoff; a host gone for good is `down` and probed slowly."""
-    host = FakeHost(on_connect=v250_on_connect)
-    await host.start()
+    host = await start_host(on_connect=v250_on_connect)
     rec = Recorder()
     conn = connector(host)
     async with following(conn, rec):
@@ -309,10 +304,9 @@ async def test_breaker_goes_down_then_probes_back() -> None:
     assert rec.liveness()[1][2].startswith("event stream: connection")
 
 
-async def test_failed_health_check_tears_the_stream_down() -> None:
+async def test_failed_health_check_tears_the_stream_down(start_host: StartHost) -> None:
     """§2.1: no heartbeat, so a periodic /health decides whether the host is alive."""
-    host = FakeHost(on_connect=v250_on_connect)
-    await host.start()
+    host = await start_host(on_connect=v250_on_connect)
     rec = Recorder()
     async with following(connector(host, health_interval_s=0.05), rec):
         await rec.wait_for(LivenessChanged)
@@ -325,10 +319,9 @@ async def test_failed_health_check_tears_the_stream_down() -> None:
                            after=rec.events.index(lost))
 
 
-async def test_perf_after_is_url_encoded_and_resumed() -> None:
+async def test_perf_after_is_url_encoded_and_resumed(start_host: StartHost) -> None:
     """§12: an unencoded `+` in `after` arrives as a space and gets 400; §1.9 `after`."""
-    host = FakeHost(on_connect=v250_on_connect)
-    await host.start()
+    host = await start_host(on_connect=v250_on_connect)
     rec = Recorder()
     watermark = parse_rfc3339("2026-08-22T10:15:00-07:00")
     async with following(connector(host, resume=ResumePoint(perf_watermark=watermark)), rec):
@@ -338,13 +331,12 @@ async def test_perf_after_is_url_encoded_and_resumed() -> None:
     assert query == "after=2026-08-22T17%3A15%3A00.000000%2B00%3A00"
 
 
-async def test_perf_watermark_keeps_the_hosts_own_offset() -> None:
+async def test_perf_watermark_keeps_the_hosts_own_offset(start_host: StartHost) -> None:
     """§1.9/§12: the next `after` is the newest sample's own text, `+02:00` encoded."""
     samples = {"sys_stats": [{"timestamp": "2026-08-22T19:15:05.5+02:00",
                               "cpu_util_per_core": [1.0], "mem_total_mb": 1,
                               "mem_used_mb": 1}], "gpu_stats": None}
-    host = FakeHost(performance=json.dumps(samples))
-    await host.start()
+    host = await start_host(performance=json.dumps(samples))
     poller = PerfPoller("gpu1", None)
     async with make_client(config(host)) as client:
         first = await poller.poll(client, 0.0)
@@ -355,11 +347,10 @@ async def test_perf_watermark_keeps_the_hosts_own_offset() -> None:
     assert queries == ["", "after=2026-08-22T19%3A15%3A05.5%2B02%3A00"]
 
 
-async def test_rest_restart_opens_an_epoch_and_suspects_a_gap() -> None:
+async def test_rest_restart_opens_an_epoch_and_suspects_a_gap(start_host: StartHost) -> None:
     """§12: a v236+ host with the in-memory store restarts its ids at 1."""
-    host = FakeHost(on_connect=v250_on_connect, activity=[
+    host = await start_host(on_connect=v250_on_connect, activity=[
         nested(1, "2026-08-22T10:15:01-07:00"), nested(2, "2026-08-22T10:15:02-07:00")])
-    await host.start()
     stored_at = parse_rfc3339("2026-08-22T09:00:00-07:00")
     resume = ResumePoint(activity_epoch=3, last_activity_id=40, last_activity_at=stored_at)
     rec = Recorder()
@@ -376,11 +367,11 @@ async def test_rest_restart_opens_an_epoch_and_suspects_a_gap() -> None:
     assert capture is not None and capture.req_body == b'{"model":"qwen3-30b",'
 
 
-async def test_rest_restart_within_the_same_second() -> None:
+async def test_rest_restart_within_the_same_second(start_host: StartHost) -> None:
     """§0 1 s rows + §12 restart: the host's newest id below ours means a new epoch."""
     stamp = "2026-08-22T10:15:01-07:00"
-    host = FakeHost(on_connect=v250_on_connect, activity=[nested(1, stamp), nested(2, stamp)])
-    await host.start()
+    host = await start_host(on_connect=v250_on_connect,
+                            activity=[nested(1, stamp), nested(2, stamp)])
     resume = ResumePoint(activity_epoch=0, last_activity_id=5,
                          last_activity_at=parse_rfc3339(stamp))
     rec = Recorder()
@@ -390,11 +381,17 @@ async def test_rest_restart_within_the_same_second() -> None:
     assert len(rec.of(GapSuspected)) == 1
 
 
-async def test_actions_and_their_errors() -> None:
+async def test_actions_and_their_errors(start_host: StartHost) -> None:
     """§1.4 unload (ids may contain `/`), §0 error shapes, §1.6 per-model log stream."""
-    host = FakeHost()
-    await host.start()
+    host = await start_host()
     conn = connector(host)
+    try:
+        await _exercise_actions(host, conn)
+    finally:
+        await conn.aclose()
+
+
+async def _exercise_actions(host: FakeHost, conn: LlamaSwapConnector) -> None:
     await conn.warm("qwen3-30b")
     assert host.bodies[-1]["max_tokens"] == 1
     await conn.unload("org/model")
@@ -419,13 +416,13 @@ async def test_actions_and_their_errors() -> None:
     assert not await conn.health()
 
 
-async def test_old_host_unload_fallbacks() -> None:
+async def test_old_host_unload_fallbacks(start_host: StartHost) -> None:
     """§1.4: `GET /unload` where `POST /api/models/unload` is missing; no per-model
     unload before v161."""
-    host = FakeHost(new_unload_api=False)
-    await host.start()
+    host = await start_host(new_unload_api=False)
     conn = connector(host)
     await conn.unload_all()
     assert ("GET", "/unload", "") in host.requests
     with pytest.raises(ActionError, match="needs v161"):
         await conn.unload("qwen3-30b")
+    await conn.aclose()

@@ -102,9 +102,13 @@ class LlamaSwapConnector:
                 outcome = await self._session(emit)
                 plan = self._plan_retry(outcome, emit)
         finally:
-            if self._owns_client and self._client is not None:
-                client, self._client = self._client, None
-                await client.aclose()
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this connector made (an injected one is the caller's)."""
+        if self._owns_client and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
 
     async def _wait_to_retry(self, plan: RetryPlan) -> None:
         while True:
