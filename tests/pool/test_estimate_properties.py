@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from swapdeck.pool.estimate import (
@@ -61,6 +61,7 @@ def evaluate(shape: ModelShape, quant: str, context: int, hardware: HardwareProf
 vram_lists = st.lists(st.floats(1, 96), min_size=0, max_size=4)
 
 
+@settings(deadline=None)
 @given(shapes, st.sampled_from(QUANTS), st.integers(256, 131072), vram_lists,
        st.floats(2, 512), st.floats(0, 64), st.floats(0, 256))
 def test_more_memory_never_makes_a_model_less_runnable_or_slower(
@@ -76,6 +77,7 @@ def test_more_memory_never_makes_a_model_less_runnable_or_slower(
     assert speed_big >= speed_small * (1 - 1e-9)
 
 
+@settings(deadline=None)
 @given(shapes, st.sampled_from(QUANTS), st.integers(256, 65536), st.floats(2, 512),
        st.floats(1, 96))
 def test_adding_a_gpu_never_makes_a_model_less_runnable(
@@ -86,6 +88,7 @@ def test_adding_a_gpu_never_makes_a_model_less_runnable(
     assert with_gpu.verdict.runnability >= without.verdict.runnability
 
 
+@settings(deadline=None)
 @given(moe_shapes(), st.floats(1.01, 5.0), st.sampled_from(QUANTS), st.integers(256, 32768),
        st.booleans())
 def test_moe_speed_depends_on_active_params_only_but_memory_on_all(
@@ -104,6 +107,7 @@ def test_moe_speed_depends_on_active_params_only_but_memory_on_all(
     assert abs(speed_big - speed_small) <= 1e-6 * speed_small
 
 
+@settings(deadline=None)
 @given(st.one_of(shapes, moe_shapes()), st.sampled_from(QUANTS), st.integers(256, 65536),
        st.floats(0.01, 0.99), st.floats(20, 5000), st.floats(5, 600))
 def test_partial_offload_speed_lies_between_cpu_only_and_full_gpu(
@@ -125,6 +129,7 @@ def test_partial_offload_speed_lies_between_cpu_only_and_full_gpu(
         assert speed(Fit.PARTIAL_OFFLOAD, min(0.99, gpu_share + 0.01)) >= partial
 
 
+@settings(deadline=None)
 @given(shapes, st.integers(256, 131072), st.text(min_size=1, max_size=12))
 def test_unknown_quant_memory_is_never_below_q8_0(shape: ModelShape, context: int,
                                                    raw: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swapdeck.pool.evidence import (
@@ -73,6 +73,7 @@ def test_values_are_clamped_to_the_0_100_scale() -> None:
     assert merge_quality([quality(250)], now=NOW).value == 100.0
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 100), st.sampled_from(list(Grade)),
                           st.floats(0, 3000)), min_size=1, max_size=8), st.randoms())
 def test_merge_is_bounded_and_independent_of_input_order(

@@ -260,6 +260,9 @@ def test_hand_written_profile_file_gets_bandwidth_from_the_table(tmp_path: Path)
     ('{"ram_bytes": 5, "cpu_name": "x", "gpus": [{"name": "A", "vram_bytes": "lots"}]}',
      r"gpus\[0\]: vram_bytes: expected a number"),
     ("{oops", "expected JSON"),
+    ('{"ram_bytes": 5, "cpu_name": "x", "cpu_cores": "many"}', "cpu_cores: expected a number"),
+    ('{"ram_bytes": 5, "cpu_name": "x", "unified_memory": "yes"}', "unified_memory: expected"),
+    ('{"ram_bytes": 5, "cpu_name": "x", "backend": "quantum"}', "backend: expected one of"),
 ])
 def test_bad_profile_files_fail_with_one_line(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.json"

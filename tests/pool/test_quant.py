@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swapdeck.pool.quant import UNKNOWN_BITS_PER_WEIGHT, normalize_quant, quant_from_filename
@@ -44,6 +44,7 @@ def test_unknown_quant_is_flagged_and_assumed_16_bit() -> None:
     assert spec.id == "Q7_Z_MAGIC"
 
 
+@settings(deadline=None)
 @given(st.text(max_size=24))
 def test_no_quant_id_is_estimated_smaller_than_q8_0_unless_known(raw: str) -> None:
     spec = normalize_quant(raw)

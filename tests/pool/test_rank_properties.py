@@ -44,6 +44,7 @@ def box(vram_gib: list[float], ram_gib: float) -> HardwareProfile:
 boxes = st.builds(box, st.lists(st.floats(1, 96), max_size=3), st.floats(2, 512))
 
 
+@settings(deadline=None)
 @given(candidates(), boxes, st.integers(0, 2**32 - 1), st.integers(512, 65536))
 def test_order_is_deterministic_whatever_order_candidates_come_in(
     items: list[Candidate], hardware: HardwareProfile, seed: int, context: int
@@ -59,7 +60,7 @@ def test_order_is_deterministic_whatever_order_candidates_come_in(
     assert all(0 <= r.score < 100 for r in first)
 
 
-@settings(max_examples=50)
+@settings(deadline=None, max_examples=50)
 @given(candidates(), st.lists(st.floats(1, 96), max_size=3), st.floats(2, 512),
        st.floats(0, 64), st.floats(0, 256), st.integers(512, 65536))
 def test_more_memory_never_ranks_a_model_as_less_runnable(

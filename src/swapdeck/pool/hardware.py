@@ -139,7 +139,7 @@ def profile_from_json(data: Any, origin: str = "<hardware>") -> HardwareProfile:
     ram = int(_field(data, "ram_bytes", (int, float), origin))
     if ram <= 0:
         raise HardwareFileError(f"{origin}: ram_bytes: expected a positive number of bytes")
-    cores = int(data.get("cpu_cores", 1) or 1)
+    cores = int(_optional(data, "cpu_cores", (int, float), origin, 1))
     if "cpu_bandwidth_gbs" in data:
         cpu_gbs = float(_field(data, "cpu_bandwidth_gbs", (int, float), origin))
         cpu_source = str(data.get("cpu_bandwidth_source") or "hardware file")
@@ -158,8 +158,8 @@ def profile_from_json(data: Any, origin: str = "<hardware>") -> HardwareProfile:
         gpus=tuple(gpus), ram_bytes=ram, cpu_name=cpu_name, cpu_cores=max(1, cores),
         cpu_bandwidth_gbs=cpu_gbs, cpu_bandwidth_source=cpu_source,
         cpu_bandwidth_warning=str(cpu_warning) if cpu_warning else None,
-        unified_memory=bool(data.get("unified_memory", False)), backend=backend,
-        probed_at=float(data.get("probed_at", 0.0)),
+        unified_memory=_optional(data, "unified_memory", bool, origin, False), backend=backend,
+        probed_at=float(_optional(data, "probed_at", (int, float), origin, 0.0)),
         warnings=tuple(str(w) for w in warnings) if isinstance(warnings, list) else (),
     )
 
@@ -182,6 +182,17 @@ def _field(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], whe
     if not isinstance(value, kind) or isinstance(value, bool):
         raise HardwareFileError(f"{where}: {key}: expected a {_kind_name(kind)}")
     return value
+
+
+def _optional(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str,
+              default: Any) -> Any:
+    if data.get(key) is None:
+        return default
+    if kind is bool:
+        if not isinstance(data[key], bool):
+            raise HardwareFileError(f"{where}: {key}: expected true or false")
+        return data[key]
+    return _field(data, key, kind, where)
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
