@@ -1,0 +1,175 @@
+"""Actions from the Fleet screen: confirm or cancel, refusals, a full queue, a host that
+goes down while an action waits. The connector is an in-test object; the queue is real."""
+
+from __future__ import annotations
+
+from swapdeck.events import Liveness, LivenessChanged, ModelState
+from swapdeck.fleet.actions import ActionKind, ActionStatus
+from swapdeck.tui.modals import ConfirmActionModal, ModelPickerModal
+from swapdeck.tui.screens.fleet import FleetScreen
+
+from .conftest import (
+    NOW,
+    FedRuntime,
+    host_events,
+    make_app,
+    make_config,
+    notifications,
+    until,
+    wait_for_mode,
+)
+
+MODELS = {"qwen2.5-7b": ModelState.READY, "llama-3.1-8b": ModelState.STOPPED,
+          "phi-3-mini": ModelState.STOPPED}
+
+
+def _runtime(control: bool = True) -> FedRuntime:
+    return FedRuntime(make_config([("gpu-a", control)]),
+                      host_events("gpu-a", models=MODELS, inflight=[("r1", "qwen2.5-7b", NOW - 4)]))
+
+
+async def _select(pilot, screen: FleetScreen, model: str | None) -> None:  # type: ignore[no-untyped-def]
+    while screen.sel_model != model:
+        await pilot.press("j")
+
+
+async def test_unload_asks_first_and_names_what_happens_to_in_flight_requests() -> None:
+    runtime = _runtime()
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_mode(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, FleetScreen)
+        await _select(pilot, screen, "qwen2.5-7b")
+        await pilot.press("u")
+        modal = app.screen
+        assert isinstance(modal, ConfirmActionModal)
+        assert (modal.kind, modal.host, modal.model) == (ActionKind.UNLOAD, "gpu-a", "qwen2.5-7b")
+        assert "1 request(s) in flight on gpu-a will be cut off" in modal.effect
+        await pilot.press("n")  # cancel: nothing reaches the host
+        assert app.screen is screen
+        assert runtime.connectors["gpu-a"].calls == []
+        assert list(runtime.actions.history) == []
+
+        await pilot.press("u", "y")  # confirm
+        connector = runtime.connectors["gpu-a"]
+        await until(pilot, lambda: connector.calls == [("unload", "qwen2.5-7b")], "the unload")
+        await until(pilot, lambda: any("unload qwen2.5-7b on gpu-a: done" in n
+                                       for n in notifications(app)), "the outcome toast")
+        # The queue never changes the state: the model stays ready until the host says so.
+        assert runtime.state.host("gpu-a").models["qwen2.5-7b"].info.state is ModelState.READY
+        await pilot.press("q")
+
+
+async def test_warm_on_the_host_line_picks_a_model_first() -> None:
+    runtime = _runtime()
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_mode(app, pilot)
+        await pilot.press("w")
+        picker = app.screen
+        assert isinstance(picker, ModelPickerModal)
+        assert [m for m, _ in picker.choices] == ["llama-3.1-8b", "phi-3-mini"]
+        await pilot.press("down", "enter")
+        modal = app.screen
+        assert isinstance(modal, ConfirmActionModal) and modal.model == "phi-3-mini"
+        assert modal.kind is ActionKind.WARM
+        await pilot.press("y")
+        connector = runtime.connectors["gpu-a"]
+        await until(pilot, lambda: connector.calls == [("warm", "phi-3-mini")], "the warm call")
+        await pilot.press("U")
+        modal = app.screen
+        assert isinstance(modal, ConfirmActionModal) and modal.kind is ActionKind.UNLOAD_ALL
+        assert "Stop every running model on gpu-a; 1 request(s) in flight" in modal.effect
+        await pilot.press("escape")
+        assert len(connector.calls) == 1
+        await pilot.press("q")
+
+
+async def test_read_only_host_refuses_without_asking() -> None:
+    runtime = _runtime(control=False)
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_mode(app, pilot)
+        screen = app.screen
+        await _select(pilot, screen, "llama-3.1-8b")  # type: ignore[arg-type]
+        await pilot.press("w")
+        assert app.screen is screen  # no modal for something that cannot happen
+        assert any("gpu-a is read-only: set control = true" in n for n in notifications(app))
+        assert runtime.connectors["gpu-a"].calls == []
+        await pilot.press("q")
+
+
+async def test_full_queue_refusal_lists_what_waits() -> None:
+    runtime = _runtime()
+    connector = runtime.connectors["gpu-a"]
+    connector.hold()
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_mode(app, pilot)
+        queue = runtime.actions
+        queue.submit("gpu-a", ActionKind.WARM, "llama-3.1-8b")  # runs, held by the connector
+        await until(pilot, lambda: connector.entered.is_set(), "the first action to run")
+        for model in ("phi-3-mini", "llama-3.1-8b", "phi-3-mini", "llama-3.1-8b"):
+            queue.submit("gpu-a", ActionKind.WARM, model)  # four waiting
+        screen = app.screen
+        await _select(pilot, screen, "qwen2.5-7b")  # type: ignore[arg-type]
+        await pilot.press("u")
+        modal = app.screen
+        assert isinstance(modal, ConfirmActionModal)
+        assert len(modal.queued) == 5  # the running one and the four waiting are shown
+        await pilot.press("y")
+        assert any("gpu-a already has 4 actions waiting (warm phi-3-mini, warm llama-3.1-8b, "
+                   "warm phi-3-mini, warm llama-3.1-8b)" in n for n in notifications(app))
+        connector.release()
+        await until(pilot, lambda: not queue.queued("gpu-a"), "the queue to drain")
+        await pilot.press("q")
+
+
+async def test_host_going_down_while_an_action_waits_skips_it() -> None:
+    runtime = _runtime()
+    connector = runtime.connectors["gpu-a"]
+    connector.hold()
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_mode(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, FleetScreen)
+        await _select(pilot, screen, "llama-3.1-8b")
+        await pilot.press("w", "y")
+        await until(pilot, lambda: connector.entered.is_set(), "the warm to reach the host")
+        await _select(pilot, screen, "phi-3-mini")
+        await pilot.press("w", "y")  # waits behind the held warm
+        assert [a.describe() for a in runtime.actions.queued("gpu-a")] == [
+            "warm llama-3.1-8b", "warm phi-3-mini"]
+        runtime.hub.emit(LivenessChanged("gpu-a", NOW, Liveness.DOWN, attempt=1,
+                                         last_error="connection refused", last_seen=NOW))
+        connector.release()
+        await until(pilot, lambda: any("warm phi-3-mini on gpu-a: skipped — gpu-a went down "
+                                       "before this ran" in n for n in notifications(app)),
+                    "the skipped outcome")
+        statuses = [a.status for a in runtime.actions.history]
+        assert statuses == [ActionStatus.DONE, ActionStatus.SKIPPED]
+        assert connector.calls == [("warm", "llama-3.1-8b")]
+        # A host that is down refuses new actions outright (no modal), in the queue's words.
+        await pilot.press("w")
+        assert isinstance(app.screen, FleetScreen)
+        assert any("gpu-a is down: actions wait until it is connected" in n
+                   for n in notifications(app))
+        card_text = "\n".join(line.plain for line in screen._cards["gpu-a"]._lines_for(76))
+        assert "last  warm phi-3-mini skipped" in card_text
+        await pilot.press("q")
+
+
+async def test_nothing_to_do_is_said_not_sent() -> None:
+    runtime = _runtime()
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_mode(app, pilot)
+        screen = app.screen
+        await _select(pilot, screen, "qwen2.5-7b")  # type: ignore[arg-type]
+        await pilot.press("w")
+        assert any("Nothing to warm: qwen2.5-7b on gpu-a is ready" in n
+                   for n in notifications(app))
+        assert isinstance(app.screen, FleetScreen) and list(runtime.actions.history) == []
+        await pilot.press("q")
