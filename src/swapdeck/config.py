@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from swapdeck.pool.settings import PoolSettings
+
 CONFIG_ENV = "SWAPDECK_CONFIG"
 
 
@@ -116,6 +118,7 @@ class Config(_Strict):
     data_dir: Path | None = None
     theme: str = "swapdeck-dark"
     history: HistoryConfig = HistoryConfig()
+    pool: PoolSettings = PoolSettings()
     source: Path | None = Field(default=None, exclude=True)
     """The file this came from; None for a config built in code (the demo)."""
 

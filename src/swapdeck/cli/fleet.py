@@ -31,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sim = subparsers.add_parser("sim", help="serve a simulated llama-swap fleet on loopback")
     sim.add_argument("--write-config", type=Path, default=None,
                      help="also write the ready-to-use config to this file")
-    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--data-dir", type=Path, default=None,
+                     help="data_dir to put in the printed config (default: swapdeck's own)")
+    sim.add_argument("--seed", type=int, default=0, help="shifts every host's traffic seed")
     sim.add_argument("--no-flap", action="store_true", help="keep every host up")
     sim.set_defaults(func=_sim)
 
@@ -147,16 +149,15 @@ def render_status(snapshot: dict[str, Any]) -> str:
 
 
 async def _serve_sim(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
     from swapdeck.sim.fleet import DEMO_FLEET, start_fleet
 
-    specs = DEMO_FLEET
-    if args.no_flap:
-        from dataclasses import replace
-
-        specs = tuple(replace(s, flap=False) for s in specs)
-    fleet = await start_fleet(specs, seed=args.seed)
+    specs = tuple(replace(spec, seed=spec.seed + args.seed,
+                          flap=spec.flap and not args.no_flap) for spec in DEMO_FLEET)
+    fleet = await start_fleet(specs)
     try:
-        config_text = fleet.render_config()
+        config_text = fleet.render_config(data_dir=str(args.data_dir) if args.data_dir else None)
         if args.write_config:
             args.write_config.write_text(config_text, encoding="utf-8")
             print(f"# config written to {args.write_config}", file=sys.stderr)

@@ -7,13 +7,10 @@ import json
 import os
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from swapdeck.config import ConfigError, find_config
+from swapdeck.config import find_config, load_config
 from swapdeck.pool.catalog import CatalogError, load_catalog
 from swapdeck.pool.estimate import GIB, SpeedBasis
 from swapdeck.pool.evidence import Grade, Metric, Observation
@@ -72,22 +69,9 @@ def run_rank(args: argparse.Namespace) -> int:
 
 
 def pool_settings(config_arg: str | None) -> PoolSettings:
-    """The config's `[pool]` table; defaults when there is no config file."""
+    """The config's `[pool]` table, validated with the rest; defaults with no config file."""
     path = find_config(Path(config_arg) if config_arg else None)
-    if path is None:
-        return PoolSettings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(path, "", f"expected a readable TOML file ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "", f"expected valid TOML ({exc})") from None
-    try:
-        return PoolSettings.model_validate(data.get("pool", {}))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = "pool." + ".".join(str(part) for part in error["loc"])
-        raise ConfigError(path, key, f"expected {error['msg']}") from None
+    return load_config(path).pool if path is not None else PoolSettings()
 
 
 def cache_dir() -> Path:
