@@ -1,0 +1,131 @@
+"""The in-flight panel above the activity history: every host's running requests.
+
+This is what ollama-mtop cannot show (it tracks in-flight requests only for its TTL
+clock): elapsed time, model, path and host of each request still running, oldest first,
+across the fleet. Hosts from v192..v234 report only a count (§2.4); they get a line that
+says so instead of rows that do not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from swapdeck.events import InflightRequest
+from swapdeck.fleet.state import FleetState
+from swapdeck.tui.widgets.activity_columns import DASH, fit, fmt_duration_ms
+from swapdeck.tui.widgets.activity_window import ActivityFilter
+
+
+@dataclass(frozen=True, slots=True)
+class InflightLine:
+    host: str
+    elapsed_s: float | None
+    model: str
+    path: str
+    responding: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InflightPicture:
+    lines: tuple[InflightLine, ...]
+    count_only: tuple[tuple[str, int], ...]
+    """(host, count) for hosts that only say how many requests run (§2.4)."""
+
+    @property
+    def total(self) -> int:
+        return len(self.lines) + sum(count for _, count in self.count_only)
+
+
+def _elapsed(request: InflightRequest, now: float) -> float | None:
+    if request.started_at is not None:
+        return max(0.0, now - request.started_at)
+    if request.elapsed_ms is not None:  # a snapshot value: stale, but better than nothing
+        return request.elapsed_ms / 1000
+    return None
+
+
+def inflight_picture(state: FleetState, hosts: Iterable[str], flt: ActivityFilter,
+                     now: float) -> InflightPicture:
+    """In-flight requests matching the host/model filter, the longest-running first."""
+    lines: list[InflightLine] = []
+    count_only: list[tuple[str, int]] = []
+    for name in hosts:
+        host = state.hosts.get(name)
+        if host is None or (flt.host is not None and name != flt.host):
+            continue
+        if host.inflight_total is not None:
+            if host.inflight_total > 0 and flt.model is None:
+                count_only.append((name, host.inflight_total))
+            continue
+        for request in host.inflight.values():
+            if flt.model is not None and request.model != flt.model:
+                continue
+            path = f"{request.method} {request.req_path}".strip() or DASH
+            lines.append(InflightLine(name, _elapsed(request, now), request.model, path,
+                                      request.responding))
+    lines.sort(key=lambda line: (-(line.elapsed_s if line.elapsed_s is not None else -1.0),
+                                 line.host, line.model))
+    return InflightPicture(tuple(lines), tuple(count_only))
+
+
+def render_inflight(picture: InflightPicture, width: int, max_rows: int) -> Text:
+    """The panel's text: a title line, up to `max_rows` request lines, "+N more"."""
+    text = Text()
+    hosts = len({line.host for line in picture.lines} | {h for h, _ in picture.count_only})
+    if picture.total == 0:
+        text.append("In flight: nothing running", style="bold")
+        return text
+    text.append(f"In flight: {picture.total} on {hosts} host{'s' if hosts != 1 else ''}",
+                style="bold")
+    model_width = max(10, min(32, width - 44))
+    shown = picture.lines[:max_rows]
+    for line in shown:
+        elapsed = fmt_duration_ms(line.elapsed_s * 1000 if line.elapsed_s is not None else None)
+        stage = "answering" if line.responding else "waiting"
+        text.append("\n")
+        text.append(fit(elapsed, 7, right=True))
+        text.append(" ")
+        text.append(fit(stage, 9), style="dim" if not line.responding else "")
+        text.append(" ")
+        text.append(fit(line.model, model_width))
+        text.append(" ")
+        text.append(fit(line.host, 12))
+        rest = width - (7 + 9 + model_width + 12 + 4)
+        if rest > 4:
+            text.append(" ")
+            text.append(fit(line.path, rest - 1))
+    hidden = len(picture.lines) - len(shown)
+    notes = [f"+{hidden} more"] if hidden > 0 else []
+    notes.extend(f"{host}: {count} running (this llama-swap reports only a count)"
+                 for host, count in picture.count_only)
+    for note in notes:
+        text.append("\n")
+        text.append(note, style="dim")
+    return text
+
+
+class InflightPanel(Static):
+    DEFAULT_CSS = """
+    InflightPanel {
+        height: auto;
+        max-height: 8;
+        padding: 0 1;
+        background: $boost;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.max_rows = 5
+        self._last: Text | None = None
+
+    def show(self, picture: InflightPicture) -> None:
+        width = max(20, self.size.width - 2) if self.size.width else 78
+        text = render_inflight(picture, width, self.max_rows)
+        if self._last is None or text.plain != self._last.plain:
+            self._last = text
+            self.update(text)

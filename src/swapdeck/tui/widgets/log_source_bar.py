@@ -1,0 +1,108 @@
+"""The Logs screen's top bar: which host, which log, and the regex filter.
+
+Sources are llama-swap's own (§1.6, §2.2): the proxy log, the upstream log (the model
+processes' output, ANSI colours and all) and one log per model (`/logs/stream/<model>`).
+Their values are the state's log keys (`proxy`, `upstream`, `model:<id>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Label, Select
+
+from swapdeck.events import LogSource
+from swapdeck.fleet.state import log_key
+
+BUILTIN_SOURCES = (("proxy log", LogSource.PROXY.value),
+                   ("upstream log", LogSource.UPSTREAM.value))
+
+
+def source_options(models: Sequence[str]) -> list[tuple[str, str]]:
+    return [*BUILTIN_SOURCES,
+            *((f"model: {model}", log_key(LogSource.MODEL, model)) for model in models)]
+
+
+class LogSourceBar(Horizontal):
+    DEFAULT_CSS = """
+    LogSourceBar {
+        height: 1;
+        background: $panel;
+        & > Label { padding: 0 1; color: $text-muted; }
+        & > #log-host { width: 22; }
+        & > #log-source { width: 34; margin-left: 1; }
+        & > #log-filter { width: 1fr; margin-left: 1; }
+    }
+    """
+
+    class SourceChanged(Message):
+        def __init__(self, host: str | None, source: str) -> None:
+            super().__init__()
+            self.host = host
+            self.source = source
+
+    class PatternChanged(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class PatternDone(Message):
+        """Enter in the filter: back to the log."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._hosts: tuple[str, ...] = ()
+        self._sources: tuple[tuple[str, str], ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Label("log")
+        yield Select[str]((), prompt="host", compact=True, id="log-host")
+        yield Select[str](BUILTIN_SOURCES, allow_blank=False, compact=True, id="log-source")
+        yield Input(placeholder="regex filter (/)", compact=True, id="log-filter")
+
+    @property
+    def host(self) -> str | None:
+        value = self.query_one("#log-host", Select).value
+        return value if isinstance(value, str) else None
+
+    @property
+    def source(self) -> str:
+        value = self.query_one("#log-source", Select).value
+        return value if isinstance(value, str) else LogSource.PROXY.value
+
+    def set_hosts(self, hosts: Sequence[str], current: str | None) -> None:
+        select: Select[str] = self.query_one("#log-host", Select)
+        with select.prevent(Select.Changed):
+            if tuple(hosts) != self._hosts:
+                self._hosts = tuple(hosts)
+                select.set_options((name, name) for name in hosts)
+            if current is not None and current in hosts and select.value != current:
+                select.value = current
+
+    def set_models(self, models: Sequence[str], current: str) -> None:
+        options = tuple(source_options(models))
+        select: Select[str] = self.query_one("#log-source", Select)
+        with select.prevent(Select.Changed):
+            if options != self._sources:
+                self._sources = options
+                select.set_options(options)
+            if any(value == current for _, value in options) and select.value != current:
+                select.value = current
+
+    def focus_filter(self) -> None:
+        self.query_one("#log-filter", Input).focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.post_message(self.SourceChanged(self.host, self.source))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(self.PatternChanged(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.PatternDone())
