@@ -177,3 +177,26 @@ async def test_orphans_are_listed_resumed_or_cleaned(tmp_path: Path, payload: by
     assert result.path.read_bytes() == payload
     assert server.ranges()[-1] == f"bytes={cut}-"
     assert restarted.orphans() == []
+
+
+async def test_an_interruption_keeps_the_partial_to_resume(tmp_path: Path,
+                                                           payload: bytes) -> None:
+    """A task cancelled without `control.cancel()` (shutdown, Ctrl-C) is not an abandon."""
+    with serve_files({"tiny.gguf": payload}) as server:
+        request = make_request(server.url("tiny.gguf"), tmp_path, payload)
+        started = asyncio.Event()
+
+        def note(progress: Progress) -> None:
+            if progress.done_bytes >= 64 * 1024:
+                started.set()
+
+        task = asyncio.create_task(downloader(tmp_path).download(request, on_progress=note))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        kept = downloader(tmp_path).orphans()
+        assert [o.request for o in kept] == [request] and kept[0].bytes_on_disk > 0
+        await downloader(tmp_path).download(request)
+    assert request.dest.read_bytes() == payload
+    assert server.ranges()[-1] == f"bytes={kept[0].bytes_on_disk}-"

@@ -60,7 +60,7 @@ def test_nothing_needed_means_nothing_evicted() -> None:
     assert plan_eviction([entry("a", 5)], -3).covers
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(pool=entries_strategy, need=st.integers(-10, 60_000), data=st.data())
 def test_properties(pool: list[PoolEntry], need: int, data: st.DataObject) -> None:
     protect = data.draw(st.sets(st.sampled_from([e.id for e in pool] or ["none"])))

@@ -188,8 +188,9 @@ class Downloader:
                        on_progress: ProgressSink | None = None) -> DownloadResult:
         """Download, verify and rename into place; raises a `PoolError` on failure.
 
-        On `DownloadFailed` with `resumable=True`, on `DiskFull` and on a pause the partial
-        is kept; on a hash mismatch, a cancel or any other failure it is deleted.
+        On `DownloadFailed` with `resumable=True`, on `DiskFull`, on a pause and on an
+        interruption (task cancelled, Ctrl-C) the partial is kept; on a hash mismatch, a
+        cancel through `control` or any other failure it is deleted.
         """
         control = control or TransferControl()
         emit = on_progress or _ignore
@@ -211,8 +212,14 @@ class Downloader:
             if not exc.resumable:
                 self.discard(request)
             raise
-        except BaseException:
+        except Exception:
             self.discard(request)
+            raise
+        except BaseException:
+            # Task cancelled or Ctrl-C: a cancel asked for through `control` abandons the
+            # bytes; an interruption (shutdown, crash-like) keeps them to resume next time.
+            if control.cancelled:
+                self.discard(request)
             raise
 
     def _open_transfer(self, request: DownloadRequest) -> _Transfer:

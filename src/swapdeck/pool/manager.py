@@ -226,7 +226,7 @@ class PoolManager:
             if not exc.resumable:
                 await installer.discard(plan.target)
             raise
-        except BaseException:
+        except Exception:
             await installer.discard(plan.target)
             raise
         entry = _entry_for(plan, installed, self._clock(), bool(last and last.verified))

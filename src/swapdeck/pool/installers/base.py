@@ -12,6 +12,7 @@ type its entries must satisfy for `target_from_catalog`.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +23,7 @@ from swapdeck.pool.errors import Cancelled
 from swapdeck.pool.state import InstallerKind, PoolEntry
 
 HF_ENDPOINT = "https://huggingface.co"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class Phase(StrEnum):
@@ -88,6 +90,9 @@ class InstallTarget:
     repo: str = ""
     file: str = ""
     size_bytes: int | None = None
+    size_exact: bool = True
+    """False when `size_bytes` is an estimate: good for the budget, not for checking the
+    download against."""
     sha256: str | None = None
     url: str | None = None
     """A direct download URL; None = the Hub's resolve URL for `repo`/`file`."""
@@ -121,11 +126,15 @@ class InstallTarget:
 
 
 def target_from_catalog(entry: CatalogEntryLike, *, score: float = 0.0,
-                        ollama_name: str | None = None, name: str = "") -> InstallTarget:
+                        ollama_name: str | None = None) -> InstallTarget:
+    """The catalog says "unknown" for a sha256 it does not have, and `size_exact=False`
+    for a rounded or estimated size; both become what the downloader must not check."""
+    sha = entry.sha256 if entry.sha256 and _SHA256.match(entry.sha256.lower()) else None
     return InstallTarget(
         id=entry.id, org=entry.org, family=entry.family, quant=entry.quant, repo=entry.repo,
-        file=entry.file, size_bytes=entry.size_bytes, sha256=entry.sha256,
-        ollama_name=ollama_name, name=name, score=score,
+        file=entry.file, size_bytes=entry.size_bytes,
+        size_exact=bool(getattr(entry, "size_exact", True)), sha256=sha,
+        ollama_name=ollama_name, name=str(getattr(entry, "name", "") or ""), score=score,
     )
 
 

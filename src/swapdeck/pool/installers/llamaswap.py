@@ -56,8 +56,9 @@ class LlamaSwapInstaller:
         return self.models_dir / target.file_name
 
     def request(self, target: InstallTarget) -> DownloadRequest:
+        size = target.size_bytes if target.size_exact else None
         return DownloadRequest(model_id=target.id, url=target.download_url(),
-                               dest=self.destination(target), size_bytes=target.size_bytes,
+                               dest=self.destination(target), size_bytes=size,
                                sha256=target.sha256.lower() if target.sha256 else None)
 
     def new_model(self, target: InstallTarget) -> NewModel:
