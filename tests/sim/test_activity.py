@@ -151,9 +151,8 @@ async def test_capture_evicted_then_not_found(make_host: HostFactory) -> None:
     failed requests keep the request only."""
     host = await make_host("v236", capture_buffer_mb=1)
     # Huge prompts (mostly cached, so prefill stays quick): two do not fit in 1 MB.
-    big = {"prompt_tokens": 500_000, "cached_tokens": 499_990, "output_tokens": 5}
-    first = await host.serve_request("alpha", **big)
-    second = await host.serve_request("alpha", **big)
+    first = await host.serve_request("alpha", prompt_tokens=500_000, cached_tokens=499_990)
+    second = await host.serve_request("alpha", prompt_tokens=500_000, cached_tokens=499_990)
     failed = await host.serve_request("alpha", status=503)
     async with client_for(host) as client:
         gone = await client.get(f"/api/captures/{first}")

@@ -141,3 +141,38 @@ async def _wait_perf(client: httpx.AsyncClient) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("no performance sample arrived")
+
+
+@pytest.mark.parametrize(("era", "status"), [("v200", 404), ("v250", 405)])
+async def test_wrong_method(make_host: HostFactory, era: str, status: int) -> None:
+    """§0: Go 1.22 ServeMux answers 405 for a known path with the wrong method; gin 404s."""
+    host = await make_host(era)
+    async with client_for(host) as client:
+        response = await client.delete("/running")
+        preflight = await client.options("/v1/models")
+    assert response.status_code == status
+    assert (preflight.status_code, preflight.headers["access-control-allow-origin"]) == (204, "*")
+
+
+async def test_cancel_inflight_request(make_host: HostFactory) -> None:
+    """§1.7: POST /api/inflight/{id}/cancel cancels the request's context; the request ends
+    with a 502 record (v229+ records failures, §12)."""
+    slow = replace(FAST_MODELS[0], decode_tps=50.0)
+    host = await make_host("v250", models=[slow, *FAST_MODELS[1:]])
+    async with client_for(host) as client:
+        request = host.core.spawn(host.serve_request("alpha", output_tokens=500))
+        await wait_for(lambda: host.core.decoding == 1)
+        (entry_id,) = host.core.inflight.entries
+        response = await client.post(f"/api/inflight/{entry_id}/cancel")
+        record_id = await request
+        streamed = host.core.spawn(client.post("/v1/chat/completions", json={
+            "model": "alpha", "max_tokens": 500, "messages": [{"role": "user", "content": "x"}]}))
+        await wait_for(lambda: len(host.core.inflight.entries) == 1 and host.core.decoding == 1)
+        (entry_id,) = host.core.inflight.entries
+        await client.post(f"/api/inflight/{entry_id}/cancel")
+        cut = await streamed
+    assert response.json() == {"msg": "ok"}
+    rows = {row.id: row.done for row in host.core.activity.rows()}
+    assert rows[record_id].status == 502 and rows[record_id].error_msg == "context canceled"
+    assert cut.status_code == 502
+    assert len(rows) == 2 and not host.core.inflight.entries
