@@ -7,6 +7,7 @@ and its sidecar from disk, as a new process would.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,15 @@ async def test_complete_partial_from_a_crash_before_rename_is_placed(tmp_path: P
         await downloader(tmp_path).download(request)
         assert srv.ranges() == [None]  # nothing left to fetch
     assert request.dest.read_bytes() == payload
+
+
+async def test_unreachable_server_fails_resumable_with_a_reason(tmp_path: Path,
+                                                                payload: bytes) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    request = request_for(f"http://127.0.0.1:{port}/tiny.gguf", tmp_path, payload)
+    with pytest.raises(DownloadFailed) as failure:
+        await downloader(tmp_path, retries=1).download(request)
+    assert failure.value.resumable and "127.0.0.1" in str(failure.value)
+    assert not request.dest.exists()

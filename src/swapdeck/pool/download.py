@@ -1,4 +1,4 @@
-"""Resumable, verified GGUF downloads over HTTP (httpx streaming).
+"""Resumable, verified GGUF downloads over HTTP (aiohttp client, streaming).
 
 Design (ranking-facts §8 lists what huggingface_hub gets wrong; this does the opposite):
 - The partial file has a *stable* name — a hash of (url, expected sha256 or size) — in
@@ -14,6 +14,11 @@ Design (ranking-facts §8 lists what huggingface_hub gets wrong; this does the o
   deleted. With no known sha256 the result and every event say "unverified".
 - Pause closes the connection and resumes with a Range request; cancel deletes the partial.
   Both are honoured in every phase: download, verify (re-hash) and install (rename).
+
+The transport is aiohttp's client rather than httpx (used elsewhere in swapdeck): on
+loopback httpx spends ~0.43 CPU-s receiving 200 MB in 64 KiB reads through pure-Python
+h11, aiohttp ~0.09 (C parser, 1 MiB reads), and benchmarks/download.py must keep up with
+`curl -o` while also hashing. Writes and sha256 run in a worker thread (`_WriteAndHash`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
-import httpx
+import aiohttp
 
 from swapdeck.pool.errors import (
     DiskFull,
@@ -125,13 +130,13 @@ class _Transfer:
 
 
 class Downloader:
-    def __init__(self, models_dir: Path, *, client: httpx.AsyncClient | None = None,
+    def __init__(self, models_dir: Path, *, session: aiohttp.ClientSession | None = None,
                  disk_free: DiskFree = free_disk_bytes, clock: Callable[[], float] = time.monotonic,
                  retries: int = 3, retry_delay_s: float = 1.0,
                  progress_every_bytes: int = 4 * 1024 * 1024) -> None:
         self.models_dir = models_dir
         self.partials = PartialStore(models_dir / PARTIAL_DIR)
-        self._client = client
+        self._session = session
         self._disk_free = disk_free
         self._clock = clock
         self._retries = retries
@@ -262,7 +267,7 @@ class Downloader:
             before = transfer.offset
             try:
                 outcome = await self._fetch_once(transfer, control, emit)
-            except httpx.TransportError as exc:
+            except _TRANSIENT as exc:
                 if transfer.offset > before:
                     failures = 0  # bytes arrived: the link works, only this stream broke
                 failures += 1
@@ -286,12 +291,11 @@ class Downloader:
         if transfer.offset:
             headers["Range"] = f"bytes={transfer.offset}-"
         async with contextlib.AsyncExitStack() as stack:
-            client = self._client
-            if client is None:
-                client = await stack.enter_async_context(_new_client())
+            session = self._session
+            if session is None:
+                session = await stack.enter_async_context(_new_session())
             response = await stack.enter_async_context(
-                client.stream("GET", transfer.request.url, headers=headers,
-                              follow_redirects=True))
+                session.get(transfer.request.url, headers=headers, allow_redirects=True))
             self._learn_hub_metadata(transfer, response)
             if not self._accept_start(transfer, response):
                 return _Outcome.RESTART
@@ -301,10 +305,10 @@ class Downloader:
             return await self._stream_body(transfer, response, control, emit)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _accept_start(self, transfer: _Transfer, response: httpx.Response) -> bool:
+    def _accept_start(self, transfer: _Transfer, response: aiohttp.ClientResponse) -> bool:
         """Decide where the body starts; False = restart from zero with a fresh request."""
         request = transfer.request
-        status = response.status_code
+        status = response.status
         if status == 416 and transfer.offset:
             match = _UNSATISFIED_RANGE.match(response.headers.get("content-range", ""))
             if match and int(match.group(1)) == transfer.offset:
@@ -340,7 +344,8 @@ class Downloader:
                 transfer.request.url,
                 f"the server has {transfer.total} bytes but the catalog says {expected}")
 
-    def _learn_hub_metadata(self, transfer: _Transfer, response: httpx.Response) -> None:
+    def _learn_hub_metadata(self, transfer: _Transfer,
+                            response: aiohttp.ClientResponse) -> None:
         """The Hub names an LFS file's sha256 in `X-Linked-Etag` on its redirect (§8)."""
         for hop in (*response.history, response):
             etag = hop.headers.get("x-linked-etag", "").strip().removeprefix("W/").strip('"')
@@ -353,7 +358,7 @@ class Downloader:
                 f"the Hub says the file's sha256 is {lfs[:16]}…, the catalog says "
                 f"{catalog[:16]}…; the catalog entry is out of date")
 
-    async def _stream_body(self, transfer: _Transfer, response: httpx.Response,
+    async def _stream_body(self, transfer: _Transfer, response: aiohttp.ClientResponse,
                            control: TransferControl, emit: ProgressSink) -> _Outcome:
         what = f"download of {transfer.request.model_id}"
         with open(transfer.part, "r+b") as handle:
@@ -361,7 +366,7 @@ class Downloader:
             handle.truncate()
             sink = _WriteAndHash(handle, transfer.hasher, self.models_dir)
             try:
-                async for chunk in response.aiter_raw():
+                async for chunk in response.content.iter_any():
                     await sink.put(chunk)
                     transfer.offset += len(chunk)
                     transfer.session_bytes += len(chunk)
@@ -377,7 +382,7 @@ class Downloader:
             finally:
                 await sink.drain()  # every byte counted in `offset` is on disk and hashed
         if transfer.total is not None and transfer.offset < transfer.total:
-            raise httpx.RemoteProtocolError("the connection closed before the whole body came")
+            raise aiohttp.ClientPayloadError("the connection closed before the whole body came")
         transfer.total = transfer.offset
         return _Outcome.COMPLETE
 
@@ -500,12 +505,17 @@ def _ignore(_progress: Progress) -> None:
     pass
 
 
-def _new_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(follow_redirects=True,
-                             timeout=httpx.Timeout(30.0, connect=10.0))
+_TRANSIENT = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+"""Worth retrying with a Range request: the link broke, the server is fine."""
 
 
-def _describe(exc: httpx.TransportError) -> str:
+def _new_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=30.0),
+        auto_decompress=False, read_bufsize=1024 * 1024, trust_env=True)
+
+
+def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0]
 
