@@ -173,6 +173,7 @@ async def test_cancel_inflight_request(make_host: HostFactory) -> None:
         cut = await streamed
     assert response.json() == {"msg": "ok"}
     rows = {row.id: row.done for row in host.core.activity.rows()}
+    assert record_id is not None
     assert rows[record_id].status == 502 and rows[record_id].error_msg == "context canceled"
     assert cut.status_code == 502
     assert len(rows) == 2 and not host.core.inflight.entries

@@ -56,6 +56,7 @@ async def test_a_swap_waits_for_in_flight_requests(make_host: HostFactory) -> No
     record_id = await long_request
     await swap
     rows = {r.id: r.done for r in host.core.activity.rows()}
+    assert record_id is not None
     assert rows[record_id].status == 200 and rows[record_id].tokens.output_tokens == 80
     assert _state(host, "alpha") == "stopped"
 
@@ -91,6 +92,7 @@ async def test_unload_aborts_a_start(make_host: HostFactory) -> None:
     async with client_for(host) as client:
         assert (await client.post("/api/models/unload/alpha")).text == "OK"
     record_id = await request
+    assert record_id is not None
     done = {r.id: r.done for r in host.core.activity.rows()}[record_id]
     assert done.status == 502 and "stopped while starting" in done.error_msg
     assert _state(host, "alpha") == "stopped"

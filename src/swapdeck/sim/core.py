@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from swapdeck.sim.activity import ActivityLog
 from swapdeck.sim.bus import EventBus, SseSubscriber
@@ -24,14 +24,16 @@ from swapdeck.sim.gojson import go_map
 from swapdeck.sim.hardware import pick_hardware
 from swapdeck.sim.inflight import InflightEntry, InflightTracker
 from swapdeck.sim.logs import LogHub, LogStreamSubscriber
-from swapdeck.sim.model import SimModel
+from swapdeck.sim.model import SimModel, launch_cmd
 from swapdeck.sim.perf import Load, PerfRing, PerfSynth
 from swapdeck.sim.process import ModelProcess, ProcessTable, ProcState
 from swapdeck.sim.records import Completed, is_recorded, render_record
 from swapdeck.sim.timefmt import go_duration
+from swapdeck.sim.timings import Timings
 from swapdeck.sim.views import model_status
 from swapdeck.sim.wire import sse_frame
 
+T = TypeVar("T")
 PROGRESS_EVERY_NS = 250_000_000  # v240+ upserts at most every 250 ms while bytes flow (§2.2)
 
 
@@ -103,9 +105,9 @@ class HostCore:
         return startup_banner(proc.model, proc.port, self.hardware, build=self.settings.build,
                               commit=self.settings.build_commit)
 
-    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """A background task the host owns (cancelled by `cancel_background`)."""
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
@@ -121,8 +123,7 @@ class HostCore:
     def _on_transition(self, proc: ModelProcess, old: ProcState, new: ProcState) -> None:
         model = proc.model
         if new is ProcState.STARTING:
-            cmd = " ".join(f"/opt/llama.cpp/llama-server --port {proc.port} -m "
-                           f"/models/{model.id}.gguf".split())
+            cmd = " ".join(launch_cmd(model, proc.port).split())
             self.logs.log("INFO", f"<{model.id}> Executing start command: {cmd}, env: []")
         elif new is ProcState.READY:
             self.logs.log("INFO", f"<{model.id}> Health check passed on "
@@ -256,7 +257,7 @@ class HostCore:
     def engine_log(self, model_id: str, text: str) -> None:
         self.logs.upstream_text(model_id, text)
 
-    def request_log(self, model_id: str, timings: Any | None, error: str = "") -> None:
+    def request_log(self, model_id: str, timings: Timings | None, error: str = "") -> None:
         task = self.next_task_id()
         if error:
             self.engine_log(model_id, request_failure_line(task, error))

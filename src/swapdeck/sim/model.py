@@ -68,7 +68,7 @@ def check_catalog(models: Sequence[SimModel]) -> tuple[SimModel, ...]:
             seen[name] = model.id
     if not models:
         raise ValueError("a simulated host needs at least one model")
-    return tuple(sorted(models, key=lambda m: m.id))
+    return tuple(models)  # given order: the traffic generator favours the first models
 
 
 def launch_cmd(model: SimModel, port: int) -> str:
