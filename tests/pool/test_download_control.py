@@ -200,3 +200,16 @@ async def test_an_interruption_keeps_the_partial_to_resume(tmp_path: Path,
         await downloader(tmp_path).download(request)
     assert request.dest.read_bytes() == payload
     assert server.ranges()[-1] == f"bytes={kept[0].bytes_on_disk}-"
+
+
+async def test_two_downloaders_never_write_the_same_partial(tmp_path: Path,
+                                                            payload: bytes) -> None:
+    """Like two processes (CLI and TUI) asked for the same file: the partial is locked."""
+    with serve_files({"tiny.gguf": payload}) as server:
+        request = make_request(server.url("tiny.gguf"), tmp_path, payload)
+        first, second = await asyncio.gather(
+            downloader(tmp_path).download(request), downloader(tmp_path).download(request),
+            return_exceptions=True)
+    assert not isinstance(first, BaseException) and first.path.read_bytes() == payload
+    assert isinstance(second, DownloadInProgress)
+    assert server.ranges() == [None]

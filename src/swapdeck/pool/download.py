@@ -18,26 +18,21 @@ Design (ranking-facts §8 lists what huggingface_hub gets wrong; this does the o
 The transport is aiohttp's client rather than httpx (used elsewhere in swapdeck): on
 loopback httpx spends ~0.43 CPU-s receiving 200 MB in 64 KiB reads through pure-Python
 h11, aiohttp ~0.09 (C parser, 1 MiB reads), and benchmarks/download.py must keep up with
-`curl -o` while also hashing. Writes and sha256 run in a worker thread (`_WriteAndHash`).
+`curl -o` while also hashing. Writes and sha256 run in a worker thread (`HashingWriter`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import hashlib
 import os
-import re
 import shutil
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
 
 import aiohttp
 
@@ -47,9 +42,10 @@ from swapdeck.pool.errors import (
     DownloadInProgress,
     HashMismatch,
     InstallFailed,
-    ModelNotFound,
 )
 from swapdeck.pool.installers.base import Phase, Progress, TransferControl
+from swapdeck.pool.installers.hashing_writer import HashingWriter
+from swapdeck.pool.installers.http_reply import ReplyAction, linked_sha256, plan_reply
 from swapdeck.pool.installers.partial_files import (
     PARTIAL_DIR,
     DownloadRequest,
@@ -64,9 +60,6 @@ __all__ = ["DownloadHandle", "DownloadRequest", "DownloadResult", "Downloader",
            "OrphanPartial", "RecoveryReport", "free_disk_bytes"]
 
 READ_CHUNK = 8 * 1024 * 1024
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-_UNSATISFIED_RANGE = re.compile(r"^bytes \*/(\d+)$")
 
 ProgressSink = Callable[[Progress], None]
 DiskFree = Callable[[Path], int]
@@ -121,8 +114,7 @@ class _Transfer:
     def restart(self) -> None:
         self.offset = 0
         self.hasher = hashlib.sha256()
-        with open(self.part, "wb"):
-            pass
+        os.truncate(self.part, 0)  # same inode: the download's lock stays held
 
     @property
     def expected_sha256(self) -> str | None:
@@ -199,6 +191,14 @@ class Downloader:
         """
         control = control or TransferControl()
         emit = on_progress or _ignore
+        lock = self.partials.lock(request)
+        try:
+            return await self._download_locked(request, control, emit)
+        finally:
+            os.close(lock)
+
+    async def _download_locked(self, request: DownloadRequest, control: TransferControl,
+                               emit: ProgressSink) -> DownloadResult:
         transfer = self._open_transfer(request)
         try:
             if transfer.offset:
@@ -308,50 +308,21 @@ class Downloader:
     def _accept_start(self, transfer: _Transfer, response: aiohttp.ClientResponse) -> bool:
         """Decide where the body starts; False = restart from zero with a fresh request."""
         request = transfer.request
-        status = response.status
-        if status == 416 and transfer.offset:
-            match = _UNSATISFIED_RANGE.match(response.headers.get("content-range", ""))
-            if match and int(match.group(1)) == transfer.offset:
-                transfer.total = transfer.offset  # we already hold every byte
-                self._check_size(transfer)
-                return True
-            transfer.restart()
+        reply = plan_reply(response.status, response.headers, transfer.offset, url=request.url,
+                           model_id=request.model_id, expected_size=request.size_bytes)
+        if reply.action is ReplyAction.RESTART or (reply.start == 0 and transfer.offset):
+            transfer.restart()  # the kept bytes do not continue into this body
+        if reply.action is ReplyAction.RESTART:
             return False
-        if status == 404:
-            raise ModelNotFound(request.model_id, request.url)
-        if status >= 400:
-            raise DownloadFailed(request.url, f"HTTP {status}", resumable=status >= 500)
-        if status == 206:
-            match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
-            if not match or int(match.group(1)) != transfer.offset:
-                transfer.restart()  # not the bytes we asked for
-                return False
-            transfer.total = int(match.group(3)) if match.group(3) != "*" else None
-        elif status == 200:
-            if transfer.offset:
-                transfer.restart()  # server ignored Range: the body starts at byte 0
-            length = response.headers.get("content-length")
-            transfer.total = int(length) if length and length.isdigit() else None
-        else:
-            raise DownloadFailed(request.url, f"unexpected HTTP {status}")
-        self._check_size(transfer)
+        transfer.total = reply.total
         return True
-
-    def _check_size(self, transfer: _Transfer) -> None:
-        expected = transfer.request.size_bytes
-        if expected is not None and transfer.total is not None and transfer.total != expected:
-            raise DownloadFailed(
-                transfer.request.url,
-                f"the server has {transfer.total} bytes but the catalog says {expected}")
 
     def _learn_hub_metadata(self, transfer: _Transfer,
                             response: aiohttp.ClientResponse) -> None:
-        """The Hub names an LFS file's sha256 in `X-Linked-Etag` on its redirect (§8)."""
-        for hop in (*response.history, response):
-            etag = hop.headers.get("x-linked-etag", "").strip().removeprefix("W/").strip('"')
-            if _SHA256.match(etag.lower()):
-                transfer.lfs_sha256 = etag.lower()
-        lfs, catalog = transfer.lfs_sha256, transfer.request.sha256
+        """A sha256 the Hub names for the file (§8) is checked when the catalog has none."""
+        lfs = linked_sha256(hop.headers for hop in (*response.history, response))
+        transfer.lfs_sha256 = lfs or transfer.lfs_sha256
+        catalog = transfer.request.sha256
         if lfs and catalog and lfs != catalog.lower():
             raise DownloadFailed(
                 transfer.request.url,
@@ -364,7 +335,7 @@ class Downloader:
         with open(transfer.part, "r+b") as handle:
             handle.seek(transfer.offset)
             handle.truncate()
-            sink = _WriteAndHash(handle, transfer.hasher, self.models_dir)
+            sink = HashingWriter(handle, transfer.hasher, self.models_dir)
             try:
                 async for chunk in response.content.iter_any():
                     await sink.put(chunk)
@@ -443,62 +414,6 @@ class Downloader:
             verified = False
         return Progress(transfer.request.model_id, phase, transfer.offset, transfer.total,
                         rate, eta, verified, paused, message)
-
-
-class _WriteAndHash:
-    """Writes and hashes off the event loop, in order, overlapping with the next reads.
-
-    sha256 runs at a few hundred MB/s on a CPU without SHA extensions — slower than a LAN —
-    so it must not sit between two socket reads. Chunks are batched (~`BATCH` bytes) and
-    handed to one worker thread; file writes and hashlib release the GIL. At most
-    `MAX_PENDING` batches wait, which bounds memory.
-    """
-
-    BATCH = 4 * 1024 * 1024
-    MAX_PENDING = 4
-
-    def __init__(self, handle: BinaryIO, hasher: hashlib._Hash, models_dir: Path) -> None:
-        self._handle = handle
-        self._hasher = hasher
-        self._models_dir = models_dir
-        self._batch: list[bytes] = []
-        self._batch_bytes = 0
-        self._pending: deque[asyncio.Future[None]] = deque()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swapdeck-dl")
-
-    async def put(self, chunk: bytes) -> None:
-        self._batch.append(chunk)
-        self._batch_bytes += len(chunk)
-        if self._batch_bytes >= self.BATCH:
-            self._submit()
-            while len(self._pending) > self.MAX_PENDING:
-                await self._pending.popleft()
-
-    async def drain(self) -> None:
-        try:
-            self._submit()
-            while self._pending:
-                await self._pending.popleft()
-        finally:
-            self._executor.shutdown(wait=True)
-
-    def _submit(self) -> None:
-        if self._batch:
-            batch, self._batch, self._batch_bytes = self._batch, [], 0
-            loop = asyncio.get_running_loop()
-            self._pending.append(loop.run_in_executor(self._executor, self._consume, batch))
-
-    def _consume(self, batch: list[bytes]) -> None:
-        # One big block: each write and hash call releases and re-takes the GIL, and
-        # re-taking it can wait a whole switch interval while the loop thread runs Python.
-        block = b"".join(batch)
-        try:
-            self._handle.write(block)
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise DiskFull(self._models_dir, len(block), 0) from None
-            raise
-        self._hasher.update(block)
 
 
 def _ignore(_progress: Progress) -> None:

@@ -8,11 +8,14 @@ sidecar is unidentifiable and is cleaned on recovery.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from swapdeck.pool.errors import DownloadInProgress
 from swapdeck.pool.state import write_file_atomically
 
 PARTIAL_DIR = ".partial"
@@ -61,6 +64,19 @@ class PartialStore:
     def sidecar_path(self, request: DownloadRequest) -> Path:
         return self.directory / f"{request.partial_key}.json"
 
+    def lock(self, request: DownloadRequest) -> int:
+        """Hold the partial file exclusively (flock) for one download, across processes;
+        returns the descriptor to close when done. A second holder gets
+        `DownloadInProgress`."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.part_path(request), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DownloadInProgress(request.model_id) from None
+        return fd
+
     def kept_bytes(self, request: DownloadRequest) -> int:
         """How many bytes of `request` are kept and identified by their sidecar (0 if none)."""
         part = self.part_path(request)
@@ -69,15 +85,13 @@ class PartialStore:
         return part.stat().st_size
 
     def claim(self, request: DownloadRequest) -> int:
-        """Make sure a partial for `request` exists, reusing identified bytes; returns how
-        many bytes are kept. Bytes the sidecar does not vouch for are dropped."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Reuse the identified bytes of `request` (after `lock`); returns how many are
+        kept. Bytes the sidecar does not vouch for are dropped."""
         kept = self.kept_bytes(request)
         if request.size_bytes is not None and kept > request.size_bytes:
             kept = 0
         if kept == 0:
-            with open(self.part_path(request), "wb"):
-                pass
+            os.truncate(self.part_path(request), 0)  # same inode: a held lock stays held
         data = {"version": SIDECAR_VERSION, "model_id": request.model_id, "url": request.url,
                 "dest": str(request.dest), "size_bytes": request.size_bytes,
                 "sha256": request.sha256}
@@ -103,7 +117,7 @@ class PartialStore:
             request = read_sidecar(sidecar)
             part = sidecar.with_suffix(".part")
             if (request is None or not part.exists() or request.partial_key != sidecar.stem
-                    or sidecar.stem in active_keys):
+                    or sidecar.stem in active_keys or _in_use(part)):
                 continue
             found.append(OrphanPartial(sidecar.stem, part, part.stat().st_size, request))
         return found
@@ -116,9 +130,26 @@ class PartialStore:
         if self.directory.is_dir():
             for path in sorted(self.directory.iterdir()):
                 if path.is_file() and path.stem not in keep:
+                    if _in_use(path.with_suffix(".part")):
+                        continue  # another process is downloading it right now
                     path.unlink(missing_ok=True)
                     cleaned.append(path)
         return RecoveryReport(tuple(resumable), tuple(cleaned))
+
+
+def _in_use(part: Path) -> bool:
+    """Whether a running download (any process) holds `part`'s lock."""
+    try:
+        fd = os.open(part, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def read_sidecar(path: Path) -> DownloadRequest | None:
