@@ -58,7 +58,8 @@ async def test_plan_shows_source_hash_and_the_config_diff(tmp_path: Path,
     assert plan.destination == str(tmp_path / "models" / "SmolLM2-135M-Instruct-Q4_1.gguf")
     assert "+  smollm2-135m:" in plan.config_diff
     assert '-  "nomic-embed":' in plan.config_diff
-    assert plan.notes == ()
+    assert plan.notes == ("llama-swap loads the new entry if it runs with -watch-config; "
+                          "otherwise send it SIGHUP",)  # §5 Reload
     unverified = await installer.plan(smol("http://127.0.0.1:9/x.gguf", payload, sha=False))
     assert any("installed unverified" in note for note in unverified.notes)
 

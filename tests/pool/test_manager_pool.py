@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 from swapdeck.pool.download import Downloader
 from swapdeck.pool.errors import (
     BudgetExceeded,
+    DiskFull,
     DownloadFailed,
     HashMismatch,
     InstallFailed,
@@ -35,7 +36,8 @@ CLOCK = 1_800_000_000.0
 class Box:
     """A models dir, a llama-swap config and a pool.json with some installed models."""
 
-    def __init__(self, tmp_path: Path, budget_bytes: int, *, allowed_orgs: tuple[str, ...] = ()):
+    def __init__(self, tmp_path: Path, budget_bytes: int, *, allowed_orgs: tuple[str, ...] = (),
+                 free_disk: int | None = None):
         self.models = tmp_path / "models"
         self.models.mkdir(parents=True)
         self.config = self.models.parent / "config.yaml"
@@ -43,8 +45,11 @@ class Box:
         self.pool_json = tmp_path / "data" / "pool.json"
         self.settings = PoolSettings(models_dir=self.models, llama_swap_config=self.config,
                                      disk_budget_gb=budget_bytes / GB, allowed_orgs=allowed_orgs)
-        self.installer = LlamaSwapInstaller(
-            self.settings, Downloader(self.models, retries=0, retry_delay_s=0.0))
+        downloader = Downloader(self.models, retries=0, retry_delay_s=0.0)
+        if free_disk is not None:
+            downloader = Downloader(self.models, retries=0, retry_delay_s=0.0,
+                                    disk_free=lambda _path: free_disk)
+        self.installer = LlamaSwapInstaller(self.settings, downloader)
         self.manager = PoolManager(self.pool_json, self.settings,
                                    {"llama-swap": self.installer}, clock=lambda: CLOCK)
 
@@ -94,6 +99,21 @@ async def test_budget_refusal_happens_before_anything_is_deleted(tmp_path: Path,
     with pytest.raises(BudgetExceeded):  # bigger than the whole budget
         await Box(tmp_path / "b", budget_bytes=10).manager.prepare(
             target("http://127.0.0.1:9/smol.gguf", payload))
+
+
+async def test_short_disk_is_refused_before_evicting(tmp_path: Path, payload: bytes) -> None:
+    """The evicted files' space counts, but if even that is short nothing is deleted."""
+    box = Box(tmp_path, budget_bytes=len(payload) + 50, free_disk=len(payload) - 101)
+    box.install_existing("low-score", 100, score=5)
+    before = box.snapshot()
+    with pytest.raises(DiskFull) as refusal:
+        await box.manager.prepare(target("http://127.0.0.1:9/smol.gguf", payload))
+    assert refusal.value.free_bytes == len(payload) - 1  # free now + the evicted file
+    assert box.snapshot() == before
+    enough = Box(tmp_path / "b", budget_bytes=len(payload) + 50, free_disk=len(payload) - 100)
+    enough.install_existing("low-score", 100, score=5)
+    plan = await enough.manager.prepare(target("http://127.0.0.1:9/smol.gguf", payload))
+    assert plan.eviction.victim_ids == ("low-score",)
 
 
 async def test_plan_shows_the_evictions_and_execute_does_exactly_that(tmp_path: Path,

@@ -120,6 +120,9 @@ def run_list(args: argparse.Namespace) -> int:
 def run_install(args: argparse.Namespace) -> int:
     try:
         manager = build_manager(args.config)
+        recovered = manager.recover_downloads()  # "on start": clean what nothing identifies
+        if recovered is not None and recovered.cleaned:
+            print(f"cleaned {len(recovered.cleaned)} unidentifiable partial download file(s)")
         target = resolve_target(args, manager.settings)
         plan = asyncio.run(manager.prepare(target, protect=args.protect))
     except PoolError as exc:

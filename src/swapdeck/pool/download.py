@@ -176,6 +176,13 @@ class Downloader:
         """On start: list what can resume, delete what nothing can identify."""
         return self.partials.recover(self._active_keys())
 
+    def free_bytes(self) -> int:
+        """Free disk where the partials go (the nearest existing folder, before any exists)."""
+        where = self.partials.directory
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        return self._disk_free(where)
+
     def _active_keys(self) -> frozenset[str]:
         return frozenset(h.request.partial_key for h in self._active.values())
 
@@ -238,7 +245,7 @@ class Downloader:
         if total is None:
             return  # checked again once the server says how big the file is
         remaining = max(0, total - transfer.offset)
-        free = self._disk_free(self.partials.directory)
+        free = self.free_bytes()
         if free < remaining:
             raise DiskFull(self.models_dir, remaining, free)
 

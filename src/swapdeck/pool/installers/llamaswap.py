@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from swapdeck.pool.download import Downloader, DownloadRequest, DownloadResult
+from swapdeck.pool.errors import DiskFull, human_bytes
 from swapdeck.pool.installers.base import (
     InstalledModel,
     InstallerPlan,
@@ -70,8 +71,9 @@ class LlamaSwapInstaller:
         request = self.request(target)
         notes = []
         kept = self.downloader.partials.kept_bytes(request)
+        self._check_disk(target, kept, evicting)
         if kept:
-            notes.append(f"resumes a partial download ({kept} bytes already here)")
+            notes.append(f"resumes a partial download ({human_bytes(kept)} already here)")
         if not target.sha256:
             notes.append("no sha256 in the catalog: verified against the Hub's LFS hash if it "
                          "gives one, otherwise installed unverified")
@@ -84,9 +86,26 @@ class LlamaSwapInstaller:
             edit = await asyncio.to_thread(plan_config_edit, self.config_path,
                                            add=[self.new_model(target)], remove=removing)
             diff, config = edit.diff, str(self.config_path)
+            # llama-swap-api.md §5: a running llama-swap re-reads its config on -watch-config
+            # (2 s poll) or SIGHUP; nothing else makes it see the new model.
+            notes.append("llama-swap loads the new entry if it runs with -watch-config; "
+                         "otherwise send it SIGHUP")
         return InstallerPlan(kind=self.kind, source=request.url, destination=str(request.dest),
                              sha256=request.sha256, config_path=config, config_diff=diff,
                              notes=tuple(notes))
+
+    def _check_disk(self, target: InstallTarget, kept: int,
+                    evicting: tuple[PoolEntry, ...]) -> None:
+        """Refuse now, before anything is evicted, when even the evicted files' space would
+        not hold the rest of the download."""
+        if target.size_bytes is None:
+            return
+        remaining = max(0, target.size_bytes - kept)
+        freed = sum(e.size_bytes for e in evicting
+                    if e.installer == "llama-swap" and e.path and Path(e.path).exists())
+        free = self.downloader.free_bytes()
+        if free + freed < remaining:
+            raise DiskFull(self.models_dir, remaining, free + freed)
 
     async def plan_removal(self, entries: tuple[PoolEntry, ...]) -> InstallerPlan:
         ids = [e.id for e in entries if e.installer == "llama-swap"]
