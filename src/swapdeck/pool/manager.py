@@ -299,8 +299,9 @@ def _entry_for(plan: InstallPlan, installed: InstalledModel, now: float,
         id=plan.engine_id, installer=kind, size_bytes=installed.size_bytes, score=target.score,
         installed_at=now, last_used_at=None, org=target.org, family=target.family,
         quant=target.quant or installed.quant, repo=target.repo, file=target.file,
-        path=installed.path, sha256=(target.sha256 or installed.digest or None),
-        verified=verified,
+        path=installed.path, verified=verified,
+        # An Ollama digest names its manifest, not a GGUF's bytes: only a file hash is kept.
+        sha256=(target.sha256 or installed.digest) if kind == "llama-swap" else None,
     )
 
 
