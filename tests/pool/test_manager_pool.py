@@ -179,6 +179,16 @@ async def test_failed_install_cleans_partial_bytes_but_keeps_resumable_ones(
     assert "smol" not in box.config.read_text()
 
 
+async def test_a_file_name_owned_by_another_pool_model_is_refused(tmp_path: Path,
+                                                                   payload: bytes) -> None:
+    box = Box(tmp_path, budget_bytes=GB)
+    box.install_existing("other", 10, score=1)
+    clash = InstallTarget(id="smol", org="o", url="http://127.0.0.1:9/other.gguf",
+                          size_bytes=len(payload))
+    with pytest.raises(InstallFailed, match="already belongs to pool model other"):
+        await box.manager.prepare(clash)
+
+
 async def test_already_installed_short_circuits(tmp_path: Path, payload: bytes) -> None:
     box = Box(tmp_path, budget_bytes=GB)
     box.install_existing("smol", len(payload), score=50)

@@ -343,6 +343,10 @@ class Downloader:
             handle.seek(transfer.offset)
             handle.truncate()
             sink = HashingWriter(handle, transfer.hasher, self.models_dir)
+            emit(self._progress(transfer, Phase.DOWNLOAD,
+                                message=f"resuming at byte {transfer.offset}"
+                                if transfer.offset else "downloading"))
+            transfer.last_emit = transfer.offset
             try:
                 async for chunk in response.content.iter_any():
                     await sink.put(chunk)

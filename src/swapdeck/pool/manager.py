@@ -25,6 +25,7 @@ from swapdeck.pool.errors import (
     BudgetExceeded,
     DownloadFailed,
     InstallerUnavailable,
+    InstallFailed,
     NotInPool,
     PlanOutdated,
     SizeUnknown,
@@ -196,6 +197,11 @@ class PoolManager:
         if plan.already_installed:
             return plan
         installer_plan = await self.installer.plan(target, plan.eviction.victims)
+        staying = set(state.entries) - set(plan.eviction.victims)
+        owner = next((e for e in staying if e.path and e.path == installer_plan.destination), None)
+        if owner is not None:  # evicting one would delete the other's file
+            raise InstallFailed(target.id, f"{owner.path} already belongs to pool model "
+                                f"{owner.id}; evict it first")
         return replace(plan, installer=installer_plan)
 
     async def execute(self, plan: InstallPlan,
