@@ -236,6 +236,13 @@ async def test_record_use_and_reconcile_with_disk(tmp_path: Path) -> None:
     grown = load_pool(box.pool_json).find("grown")
     assert grown is not None and grown.size_bytes == 25 and grown.last_used_at == 1234.5
 
+    backup = box.pool_json.with_name("pool.json.bak")
+    before = (box.pool_json.read_bytes(), backup.read_bytes())
+    box.manager.record_uses({"grown": 1000.0, "never-installed": 5.0})  # nothing moves forward
+    assert (box.pool_json.read_bytes(), backup.read_bytes()) == before, "no write for a no-op"
+    box.manager.record_uses({"grown": 2000.0})
+    assert load_pool(box.pool_json).find("grown").last_used_at == 2000.0  # type: ignore[union-attr]
+
 
 async def test_ollama_pool_install_failure_and_reconcile(tmp_path: Path) -> None:
     fake = FakeOllama(library={"qwen3:8b": [1000, 10]}, fail_pull_after_layers=1,

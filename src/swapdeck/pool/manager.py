@@ -51,6 +51,7 @@ from swapdeck.pool.state import (
     load_pool,
     pool_lock,
     record_use,
+    record_uses,
     save_pool,
     with_allowed_org,
     with_budget,
@@ -182,8 +183,10 @@ class PoolManager:
 
     def _update(self, change: Callable[[PoolState], PoolState]) -> PoolState:
         with pool_lock(self.state_path):
-            state = change(load_pool(self.state_path))
-            save_pool(self.state_path, state)
+            before = load_pool(self.state_path)
+            state = change(before)
+            if state != before or not self.state_path.exists():
+                save_pool(self.state_path, state)
             return state
 
     # ----------------------------------------------------------------- install
@@ -261,6 +264,11 @@ class PoolManager:
     def record_use(self, model_id: str, at: float) -> None:
         """Fed by the fleet's activity: `model_id` served a request at `at` (unix s)."""
         self._update(lambda s: record_use(s, model_id, at))
+
+    def record_uses(self, uses: Mapping[str, float]) -> None:
+        """The batched form: one locked write for many models (the fleet should batch, e.g.
+        once a minute, rather than write pool.json per request)."""
+        self._update(lambda s: record_uses(s, uses))
 
     def set_budget(self, budget_bytes: int) -> PoolState:
         return self._update(lambda s: with_budget(s, budget_bytes))

@@ -17,7 +17,7 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -100,6 +100,13 @@ def record_use(state: PoolState, model_id: str, at: float) -> PoolState:
     if entry is None or (entry.last_used_at is not None and entry.last_used_at >= at):
         return state
     return with_entry(state, entry.model_copy(update={"last_used_at": at}))
+
+
+def record_uses(state: PoolState, uses: Mapping[str, float]) -> PoolState:
+    """`record_use` for a batch (model id → latest use), as the fleet's activity feeds it."""
+    for model_id, at in sorted(uses.items()):
+        state = record_use(state, model_id, at)
+    return state
 
 
 def with_budget(state: PoolState, budget_bytes: int) -> PoolState:
