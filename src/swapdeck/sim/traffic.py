@@ -2,7 +2,8 @@
 
 `TrafficPlanner` is pure given its seed: the same seed yields the same sequence of gaps and
 (model, path, sizes, status) choices, whatever the timing of the requests it starts. Popular
-models are asked for more often (Zipf weights), so swaps happen but do not dominate.
+models are asked for more often (Zipf weights) and clients stick to a model for a while, so
+swaps happen but do not dominate.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from swapdeck.sim.model import SimModel
+
+STICKINESS = 0.8
+"""Chance that the next request asks for the same model as the previous one."""
 
 CLIENTS = (
     ("192.168.1.50", "OpenAI/Python 1.99.0"),
@@ -41,6 +45,7 @@ class TrafficPlanner:
         self._models = list(models)
         self._weights = [1.0 / (rank + 1) ** 1.3 for rank in range(len(self._models))]
         self._rng = random.Random(f"traffic:{seed}")
+        self._last: SimModel | None = None
 
     def next_gap_s(self, rate_per_s: float) -> float:
         if rate_per_s <= 0:
@@ -49,7 +54,11 @@ class TrafficPlanner:
 
     def next_plan(self) -> RequestPlan:
         rng = self._rng
-        model = rng.choices(self._models, weights=self._weights)[0]
+        if self._last is not None and rng.random() < STICKINESS:
+            model = self._last
+        else:
+            model = rng.choices(self._models, weights=self._weights)[0]
+        self._last = model
         remote_ip, user_agent = rng.choice(CLIENTS)
         prompt = int(min(6000, max(12, rng.lognormvariate(5.4, 0.9))))
         if model.is_embedding:
