@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from swapdeck.pool.errors import Cancelled, InstallerUnavailable, InstallFailed, ModelNotFound
+from swapdeck.pool.errors import (
+    Cancelled,
+    DownloadFailed,
+    InstallerUnavailable,
+    InstallFailed,
+    ModelNotFound,
+)
 from swapdeck.pool.installers.base import InstallTarget, Phase, Progress, TransferControl
 from swapdeck.pool.installers.ollama import OllamaInstaller, PullProgress
 from swapdeck.pool.state import PoolEntry
@@ -77,6 +83,14 @@ async def test_cancel_stops_the_pull() -> None:
             async for _progress in OllamaInstaller(fake.base_url).install(target(), control):
                 control.cancel()
         assert "qwen3:8b" not in fake.models
+
+
+async def test_a_silent_pull_fails_resumable() -> None:
+    """ranking-facts §7: stalled pulls ("max retries exceeded") are fixed by pulling again."""
+    fake = FakeOllama(library={"qwen3:8b": LAYERS}, line_delay_s=0.5)
+    with serve_ollama(fake), pytest.raises(DownloadFailed) as failure:
+        await collect(OllamaInstaller(fake.base_url, stall_timeout_s=0.05), target())
+    assert failure.value.resumable and "pull again" in str(failure.value)
 
 
 async def test_tags_show_and_delete() -> None:

@@ -102,10 +102,15 @@ class OllamaInstaller:
     kind = "ollama"
 
     def __init__(self, base_url: str, *, client: httpx.AsyncClient | None = None,
-                 timeout_s: float = 8.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 timeout_s: float = 8.0, stall_timeout_s: float = 120.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = client
-        self._timeout = httpx.Timeout(timeout_s, read=None)  # a pull can be silent a while
+        self._timeout = httpx.Timeout(timeout_s)
+        # Ollama sends a progress line at least every few seconds while a pull moves; a
+        # longer silence is the "max retries exceeded" stall (ollama#1002), fixed by pulling
+        # again, which resumes from Ollama's partial blobs.
+        self._pull_timeout = httpx.Timeout(timeout_s, read=stall_timeout_s)
         self._clock = clock
 
     async def plan(self, target: InstallTarget,
@@ -134,7 +139,8 @@ class OllamaInstaller:
             async with self._session() as client:
                 try:
                     async with client.stream("POST", f"{self.base_url}/api/pull",
-                                             json={"model": name, "stream": True}) as response:
+                                             json={"model": name, "stream": True},
+                                             timeout=self._pull_timeout) as response:
                         await self._check_pull_status(name, response)
                         async for line in response.aiter_lines():
                             if not line.strip():
@@ -146,6 +152,11 @@ class OllamaInstaller:
                                 break
                 except _PullError as exc:
                     raise _classify(name, str(exc)) from None
+                except httpx.ReadTimeout:
+                    raise DownloadFailed(f"{self.base_url}/api/pull ({name})",
+                                         "Ollama reported no progress for "
+                                         f"{self._pull_timeout.read:.0f} s; pull again to "
+                                         "resume", resumable=True) from None
                 except httpx.TransportError as exc:
                     raise InstallerUnavailable(
                         "ollama", f"{self.base_url}: {_first_line(exc)}") from None
