@@ -260,3 +260,13 @@ def test_store_capture_object_is_read_by_attribute() -> None:
     assert dict(view.req_headers)["Authorization"] == REDACTED
     assert view.answer is not None and view.answer.streamed
     assert "response body was cut at the history size cap" in view.notes
+
+
+def test_embeddings_are_bodies_not_a_chat() -> None:
+    """§1.1: /v1/embeddings takes `input` too, but it is no conversation."""
+    request = json.dumps({"model": "nomic-embed", "input": "hello"})
+    response = json.dumps({"data": [{"embedding": [0.1, 0.2]}]})
+    view = build_view(RawCapture("/v1/embeddings", {}, {"Content-Type": "application/json"},
+                                 request.encode(), response.encode()))
+    assert not view.has_chat
+    assert view.request.kind is view.response.kind is BodyKind.JSON

@@ -112,6 +112,7 @@ class ScreenHarness(App[None]):
 
     def __init__(self, runtime: FedRuntime, make_screen: Callable[[Any], Screen[Any]]) -> None:
         super().__init__()
+        self.animation_level = "none"  # smooth scrolling only slows the tests down
         self.runtime = runtime
         self.make_screen = make_screen
         self._stack = AsyncExitStack()

@@ -202,6 +202,16 @@ def redact_text(text: str) -> str:
 
 # --------------------------------------------------------------------------- chat reading
 
+TEXT_GENERATION_PATHS = ("/chat/completions", "/completions", "/responses", "/messages",
+                         "/completion", "/infill")
+"""§1.1 inference paths whose request is a prompt and whose response is text; embeddings,
+rerank, audio and images are shown as bodies only."""
+
+
+def is_text_generation(path: str) -> bool:
+    return not path or path.rstrip("/").endswith(TEXT_GENERATION_PATHS)
+
+
 
 def _text_of(content: Any) -> str:
     """Message content as text: a string, or OpenAI/Anthropic content parts."""
@@ -471,7 +481,8 @@ def build_view(capture: RawCapture, *, status_code: int | None = None,
                                           capture.req_truncated, max_chars)
     response, response_json, sse = _body_view(capture.resp_body, capture.resp_headers,
                                               capture.resp_truncated, max_chars)
-    conversation = read_conversation(redact_json(request_json)) if request_json else ()
+    conversation = (read_conversation(redact_json(request_json))
+                    if request_json and is_text_generation(capture.req_path) else ())
     answer = read_answer(response_json, sse)
     notes: list[str] = []
     if capture.req_truncated:

@@ -56,10 +56,10 @@ class ActivityScreen(Screen[None]):
         layout: vertical;
         #activity-body { height: 1fr; }
         #activity-table { width: 1fr; height: 1fr; }
-        #activity-stats { width: 50; height: 1fr; border-left: vkey $panel-lighten-1; }
+        #activity-stats { width: 54; height: 1fr; border-left: vkey $panel-lighten-1; }
         #activity-status { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
         &.-narrow #activity-body { layout: vertical; }
-        &.-narrow #activity-stats { width: 1fr; height: 6; border-left: none;
+        &.-narrow #activity-stats { width: 1fr; height: 5; border-left: none;
                                     border-top: hkey $panel-lighten-1; }
     }
     """
@@ -107,7 +107,7 @@ class ActivityScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._apply_layout_class(self.app.size.width)
-        self.query_one(InflightPanel).max_rows = 3 if self.app.size.height < 34 else 6
+        self.query_one(InflightPanel).max_rows = 2 if self.app.size.height < 34 else 6
         self._rebuild()
         self.table.focus()
         self.set_interval(1.0, self._tick)
@@ -133,7 +133,7 @@ class ActivityScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self._apply_layout_class(self.size.width)
-        self.query_one(InflightPanel).max_rows = 3 if self.size.height < 34 else 6
+        self.query_one(InflightPanel).max_rows = 2 if self.size.height < 34 else 6
 
     def _apply_layout_class(self, width: int) -> None:
         self.set_class(width < NARROW_BELOW, "-narrow")

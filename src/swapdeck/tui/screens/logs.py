@@ -79,7 +79,10 @@ class LogsScreen(Screen[None]):
         self._last_refresh = 0.0
 
     def compose(self) -> ComposeResult:
-        yield LogSourceBar(id="log-bar")
+        names = self._host_names()
+        if self.host is None and names:
+            self.host = names[0]
+        yield LogSourceBar(names, self.host, self._models(), self.source, id="log-bar")
         yield LogView(max_lines=LOG_WINDOW, id="log-view")
         yield Static("", id="log-status", markup=False)
         yield Footer()
@@ -96,8 +99,6 @@ class LogsScreen(Screen[None]):
         return names
 
     def on_mount(self) -> None:
-        names = self._host_names()
-        self.host = names[0] if names else None
         self._sync_bar()
         self._reload()
         self.view.focus()
@@ -182,12 +183,15 @@ class LogsScreen(Screen[None]):
     def _sync_bar(self) -> None:
         bar = self.query_one(LogSourceBar)
         bar.set_hosts(self._host_names(), self.host)
+        bar.set_models(self._models(), self.source)
+
+    def _models(self) -> list[str]:
         host = self.runtime.state.hosts.get(self.host or "")
         models = sorted(host.models) if host is not None else []
         current_model = self.source.removeprefix(MODEL_PREFIX)
         if self.source.startswith(MODEL_PREFIX) and current_model not in models:
             models.append(current_model)  # keep a followed model even if the catalog lost it
-        bar.set_models(models, self.source)
+        return models
 
     def _update_status(self) -> None:
         status = self.query_one("#log-status", Static)

@@ -23,8 +23,8 @@ class ActivityFilterBar(Horizontal):
         height: 1;
         background: $panel;
         & > Label { padding: 0 1; color: $text-muted; }
-        & > #filter-host { width: 22; }
-        & > #filter-model { width: 34; margin-left: 1; }
+        & > #filter-host { width: 1fr; max-width: 24; }
+        & > #filter-model { width: 2fr; max-width: 36; margin-left: 1; }
         & > #filter-errors { width: auto; margin-left: 1; }
     }
     """

@@ -73,7 +73,8 @@ def inflight_picture(state: FleetState, hosts: Iterable[str], flt: ActivityFilte
 
 
 def render_inflight(picture: InflightPicture, width: int, max_rows: int) -> Text:
-    """The panel's text: a title line, up to `max_rows` request lines, "+N more"."""
+    """The panel's text: a title line (with count-only hosts), up to `max_rows` request
+    lines, "+N more"."""
     text = Text()
     hosts = len({line.host for line in picture.lines} | {h for h, _ in picture.count_only})
     if picture.total == 0:
@@ -81,30 +82,33 @@ def render_inflight(picture: InflightPicture, width: int, max_rows: int) -> Text
         return text
     text.append(f"In flight: {picture.total} on {hosts} host{'s' if hosts != 1 else ''}",
                 style="bold")
-    model_width = max(10, min(32, width - 44))
+    if picture.count_only:
+        counts = ", ".join(f"{host} {count}" for host, count in picture.count_only)
+        text.append(f" · {counts} (count only: older llama-swap)", style="dim")
     shown = picture.lines[:max_rows]
+    if not shown:
+        return text
+    model_width = min(32, max(len(line.model) for line in shown))
+    host_width = min(16, max(len(line.host) for line in shown))
     for line in shown:
         elapsed = fmt_duration_ms(line.elapsed_s * 1000 if line.elapsed_s is not None else None)
-        stage = "answering" if line.responding else "waiting"
         text.append("\n")
         text.append(fit(elapsed, 7, right=True))
         text.append(" ")
-        text.append(fit(stage, 9), style="dim" if not line.responding else "")
+        text.append(fit("answering" if line.responding else "waiting", 9),
+                    style="" if line.responding else "dim")
         text.append(" ")
         text.append(fit(line.model, model_width))
         text.append(" ")
-        text.append(fit(line.host, 12))
-        rest = width - (7 + 9 + model_width + 12 + 4)
+        text.append(fit(line.host, host_width))
+        rest = width - (7 + 9 + model_width + host_width + 4)
         if rest > 4:
             text.append(" ")
-            text.append(fit(line.path, rest - 1))
+            path = line.path  # last column: cut when too long, never padded
+            text.append(fit(path, rest - 1) if len(path) > rest - 1 else path)
     hidden = len(picture.lines) - len(shown)
-    notes = [f"+{hidden} more"] if hidden > 0 else []
-    notes.extend(f"{host}: {count} running (this llama-swap reports only a count)"
-                 for host, count in picture.count_only)
-    for note in notes:
-        text.append("\n")
-        text.append(note, style="dim")
+    if hidden > 0:
+        text.append(f"\n+{hidden} more", style="dim")
     return text
 
 
@@ -122,9 +126,15 @@ class InflightPanel(Static):
         super().__init__("", id=id)
         self.max_rows = 5
         self._last: Text | None = None
+        self._picture: InflightPicture | None = None
+
+    def on_resize(self) -> None:
+        if self._picture is not None:
+            self.show(self._picture)
 
     def show(self, picture: InflightPicture) -> None:
-        width = max(20, self.size.width - 2) if self.size.width else 78
+        self._picture = picture
+        width = self.content_region.width or 78
         text = render_inflight(picture, width, self.max_rows)
         if self._last is None or text.plain != self._last.plain:
             self._last = text

@@ -52,15 +52,24 @@ class LogSourceBar(Horizontal):
     class PatternDone(Message):
         """Enter in the filter: back to the log."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, hosts: Sequence[str], host: str | None, models: Sequence[str],
+                 source: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._hosts: tuple[str, ...] = ()
-        self._sources: tuple[tuple[str, str], ...] = ()
+        self._hosts = tuple(hosts)
+        self._host = host
+        self._sources = tuple(source_options(models))
+        self._source = source
 
     def compose(self) -> ComposeResult:
+        # Built with the screen's choice as their value: selectors report their start-up
+        # value, and it must be the one the screen already shows.
         yield Label("log")
-        yield Select[str]((), prompt="host", compact=True, id="log-host")
-        yield Select[str](BUILTIN_SOURCES, allow_blank=False, compact=True, id="log-source")
+        yield Select[str](((name, name) for name in self._hosts), prompt="no hosts",
+                          value=self._host if self._host in self._hosts else Select.NULL,
+                          allow_blank=not self._hosts, compact=True, id="log-host")
+        known = any(value == self._source for _, value in self._sources)
+        yield Select[str](self._sources, value=self._source if known else Select.NULL,
+                          allow_blank=False, compact=True, id="log-source")
         yield Input(placeholder="regex filter (/)", compact=True, id="log-filter")
 
     @property
