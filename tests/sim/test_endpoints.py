@@ -99,7 +99,7 @@ async def test_models_list_v236_status_without_meta(make_host: HostFactory) -> N
                                                       ("v250", True)])
 async def test_running_per_era(make_host: HostFactory, era: str, shows_starting: bool) -> None:
     """§1.3: <=v217 lists only ready processes; v218+ also starting/stopping; v186+ fields."""
-    host = await make_host(era, models=[replace(m, load_s=0.4) for m in FAST_MODELS])
+    host = await make_host(era, models=[replace(m, load_s=0.25) for m in FAST_MODELS])
     async with client_for(host) as client:
         loading = host.core.spawn(host.serve_request("alpha"))
         await _until_state(host, "alpha", "starting")
