@@ -7,6 +7,7 @@ from swapdeck.events import Liveness, LivenessChanged, ModelState
 from swapdeck.fleet.actions import ActionKind, ActionStatus
 from swapdeck.tui.modals import ConfirmActionModal, ModelPickerModal
 from swapdeck.tui.screens.fleet import FleetScreen
+from swapdeck.tui.widgets.card_lines import card_rows
 
 from .conftest import (
     NOW,
@@ -28,13 +29,23 @@ def _runtime(control: bool = True) -> FedRuntime:
                       host_events("gpu-a", models=MODELS, inflight=[("r1", "qwen2.5-7b", NOW - 4)]))
 
 
-async def _select(pilot, screen: FleetScreen, model: str | None) -> None:  # type: ignore[no-untyped-def]
-    while screen.sel_model != model:
-        await pilot.press("j")
+async def _select(pilot, screen: FleetScreen, model: str | None,  # type: ignore[no-untyped-def]
+                  host: str = "gpu-a") -> None:
+    """Move the cursor with j/k to `model` on `host` (None: the host line)."""
+    flat = [(h, m) for h in screen.visible_hosts()
+            for m in card_rows(screen.runtime.state.host(h))]
+    target = flat.index((host, model))
+    for _ in range(len(flat)):
+        here = flat.index((screen.sel_host, screen.sel_model))
+        if here == target:
+            return
+        await pilot.press("j" if target > here else "k")
+    raise AssertionError(f"could not select {model} on {host}")
 
 
-async def test_unload_asks_first_and_names_what_happens_to_in_flight_requests() -> None:
+async def test_confirm_cancel_pick_and_unload_all() -> None:
     runtime = _runtime()
+    connector = runtime.connectors["gpu-a"]
     app = make_app(runtime)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_mode(app, pilot)
@@ -48,24 +59,17 @@ async def test_unload_asks_first_and_names_what_happens_to_in_flight_requests() 
         assert "1 request(s) in flight on gpu-a will be cut off" in modal.effect
         await pilot.press("n")  # cancel: nothing reaches the host
         assert app.screen is screen
-        assert runtime.connectors["gpu-a"].calls == []
-        assert list(runtime.actions.history) == []
+        assert connector.calls == [] and list(runtime.actions.history) == []
 
         await pilot.press("u", "y")  # confirm
-        connector = runtime.connectors["gpu-a"]
         await until(pilot, lambda: connector.calls == [("unload", "qwen2.5-7b")], "the unload")
         await until(pilot, lambda: any("unload qwen2.5-7b on gpu-a: done" in n
                                        for n in notifications(app)), "the outcome toast")
         # The queue never changes the state: the model stays ready until the host says so.
         assert runtime.state.host("gpu-a").models["qwen2.5-7b"].info.state is ModelState.READY
-        await pilot.press("q")
 
-
-async def test_warm_on_the_host_line_picks_a_model_first() -> None:
-    runtime = _runtime()
-    app = make_app(runtime)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for_mode(app, pilot)
+        # w on the host line: pick a model first, then confirm
+        await _select(pilot, screen, None)
         await pilot.press("w")
         picker = app.screen
         assert isinstance(picker, ModelPickerModal)
@@ -75,28 +79,35 @@ async def test_warm_on_the_host_line_picks_a_model_first() -> None:
         assert isinstance(modal, ConfirmActionModal) and modal.model == "phi-3-mini"
         assert modal.kind is ActionKind.WARM
         await pilot.press("y")
-        connector = runtime.connectors["gpu-a"]
-        await until(pilot, lambda: connector.calls == [("warm", "phi-3-mini")], "the warm call")
+        await until(pilot, lambda: connector.calls[-1:] == [("warm", "phi-3-mini")], "the warm")
+
         await pilot.press("U")
         modal = app.screen
         assert isinstance(modal, ConfirmActionModal) and modal.kind is ActionKind.UNLOAD_ALL
         assert "Stop every running model on gpu-a; 1 request(s) in flight" in modal.effect
         await pilot.press("escape")
-        assert len(connector.calls) == 1
+        assert len(connector.calls) == 2
         await pilot.press("q")
 
 
-async def test_read_only_host_refuses_without_asking() -> None:
-    runtime = _runtime(control=False)
+async def test_read_only_refuses_without_asking_and_nothing_to_do_is_said() -> None:
+    runtime = FedRuntime(make_config([("gpu-a", True), ("gpu-b", False)]),
+                         host_events("gpu-a", models=MODELS) + host_events("gpu-b", models=MODELS))
     app = make_app(runtime)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 50)) as pilot:
         await wait_for_mode(app, pilot)
         screen = app.screen
-        await _select(pilot, screen, "llama-3.1-8b")  # type: ignore[arg-type]
+        assert isinstance(screen, FleetScreen)
+        await _select(pilot, screen, "qwen2.5-7b")
+        await pilot.press("w")  # already ready on gpu-a
+        assert any("Nothing to warm: qwen2.5-7b on gpu-a is ready" in n
+                   for n in notifications(app))
+        await _select(pilot, screen, "llama-3.1-8b", host="gpu-b")
         await pilot.press("w")
         assert app.screen is screen  # no modal for something that cannot happen
-        assert any("gpu-a is read-only: set control = true" in n for n in notifications(app))
-        assert runtime.connectors["gpu-a"].calls == []
+        assert any("gpu-b is read-only: set control = true" in n for n in notifications(app))
+        assert list(runtime.actions.history) == []
+        assert all(c.calls == [] for c in runtime.connectors.values())
         await pilot.press("q")
 
 
@@ -158,18 +169,4 @@ async def test_host_going_down_while_an_action_waits_skips_it() -> None:
                    for n in notifications(app))
         card_text = "\n".join(line.plain for line in screen._cards["gpu-a"]._lines_for(76))
         assert "last  warm phi-3-mini skipped" in card_text
-        await pilot.press("q")
-
-
-async def test_nothing_to_do_is_said_not_sent() -> None:
-    runtime = _runtime()
-    app = make_app(runtime)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for_mode(app, pilot)
-        screen = app.screen
-        await _select(pilot, screen, "qwen2.5-7b")  # type: ignore[arg-type]
-        await pilot.press("w")
-        assert any("Nothing to warm: qwen2.5-7b on gpu-a is ready" in n
-                   for n in notifications(app))
-        assert isinstance(app.screen, FleetScreen) and list(runtime.actions.history) == []
         await pilot.press("q")

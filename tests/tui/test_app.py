@@ -46,7 +46,7 @@ async def test_number_keys_switch_between_the_screens_that_exist() -> None:
         await pilot.press("q")
 
 
-async def test_help_lists_the_screen_keys_and_the_app_keys() -> None:
+async def test_help_lists_every_key_and_slash_focuses_the_filter() -> None:
     app = make_app(_runtime())
     async with app.run_test(size=(120, 50)) as pilot:
         await wait_for_mode(app, pilot)
@@ -65,13 +65,7 @@ async def test_help_lists_the_screen_keys_and_the_app_keys() -> None:
         assert "Unload all" in text and "Everywhere" in text
         await pilot.press("escape")
         assert isinstance(app.screen, FleetScreen)
-        await pilot.press("q")
 
-
-async def test_slash_focuses_the_current_screens_filter() -> None:
-    app = make_app(_runtime())
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for_mode(app, pilot)
         assert app.focused is None
         await pilot.press("slash")
         assert app.focused is not None and app.focused.id == "fleet-filter"

@@ -170,25 +170,33 @@ def test_table_columns_fit_the_terminal() -> None:
 
 
 async def test_cards_follow_events_through_the_hub() -> None:
-    runtime = FedRuntime(make_config([("gpu-a", True), ("gpu-b", False)]),
-                         host_events("gpu-a", models=MODELS) + host_events("gpu-b", models=MODELS))
-    app = make_app(runtime)
+    config = make_config([("gpu-a", True), ("gpu-b", False)])
+    local = config.hosts[0].model_copy(update={"url": "http://127.0.0.1:8080"})
+    config = config.model_copy(update={"hosts": (local, config.hosts[1])})
+    runtime = FedRuntime(config, host_events("gpu-a", models=MODELS)
+                         + host_events("gpu-b", models=MODELS))
+    app = make_app(runtime)  # its local reader: a box without the NVIDIA driver
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for_mode(app, pilot)
         screen = app.screen
         assert isinstance(screen, FleetScreen) and screen.effective_view == "cards"
-        card = next(c for c in screen.query(HostCard) if c.host_name == "gpu-b")
-        assert card.border_subtitle == "read-only"
+        cards = {c.host_name: c for c in screen.query(HostCard)}
+        assert cards["gpu-b"].border_subtitle == "read-only"
+
+        def card_text(name: str) -> str:
+            card = cards[name]
+            return "\n".join(line.plain for line in card._lines_for(card.content_size.width))
+
+        # gpu-a is on 127.0.0.1: this machine's own reading shows, or why there is none
+        await until(pilot, lambda: "local no NVIDIA driver" in card_text("gpu-a"),
+                    "the local line")
+        assert "local" not in card_text("gpu-b")
         runtime.hub.emit(ModelStateChanged("gpu-b", NOW, "llama-3.1-8b", ModelState.STARTING,
                                            ModelState.READY))
         runtime.hub.emit(InflightUpsert("gpu-b", NOW, InflightRequest(
             "r9", "llama-3.1-8b", started_at=NOW - 3)))
-
-        def llama_ready() -> bool:
-            text = "\n".join(line.plain for line in card._lines_for(card.content_size.width))
-            return "ready    llama-3.1-8b  1 in flight, oldest 3s" in text
-
-        await until(pilot, llama_ready, "the card to show llama ready and busy")
+        await until(pilot, lambda: "ready    llama-3.1-8b  1 in flight, oldest 3s"
+                    in card_text("gpu-b"), "the card to show llama ready and busy")
         await pilot.press("q")
 
 
@@ -213,43 +221,7 @@ async def test_table_view_updates_only_changed_cells() -> None:
         await pilot.press("q")
 
 
-async def test_view_key_cycles_auto_cards_table() -> None:
-    runtime = FedRuntime(make_config([("gpu-a", True)]), host_events("gpu-a", models=MODELS))
-    app = make_app(runtime)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for_mode(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, FleetScreen)
-        assert (screen.view_mode, screen.effective_view) == ("auto", "cards")
-        await pilot.press("v")
-        assert (screen.view_mode, screen.effective_view) == ("cards", "cards")
-        await pilot.press("v")
-        assert (screen.view_mode, screen.effective_view) == ("table", "table")
-        assert screen.query_one(FleetTable).display and app.focused is screen.query_one(FleetTable)
-        await pilot.press("enter")  # Enter on a host line opens its card
-        assert (screen.view_mode, screen.effective_view) == ("cards", "cards")
-        await pilot.press("q")
-
-
-async def test_cursor_walks_hosts_and_model_lines() -> None:
-    runtime = FedRuntime(make_config([("gpu-a", True), ("gpu-b", True)]),
-                         host_events("gpu-a", models=MODELS) + host_events("gpu-b", models=MODELS))
-    app = make_app(runtime)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for_mode(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, FleetScreen)
-        assert (screen.sel_host, screen.sel_model) == ("gpu-a", None)
-        await pilot.press("j")
-        assert (screen.sel_host, screen.sel_model) == ("gpu-a", "llama-3.1-8b")
-        await pilot.press("down", "down", "down")
-        assert (screen.sel_host, screen.sel_model) == ("gpu-b", None)
-        await pilot.press("k")
-        assert (screen.sel_host, screen.sel_model) == ("gpu-a", "phi-3-mini")
-        await pilot.press("q")
-
-
-async def test_filter_hides_hosts_that_do_not_match() -> None:
+async def test_cursor_view_and_filter_keys() -> None:
     runtime = FedRuntime(make_config([("gpu-a", True), ("gpu-b", True)]),
                          host_events("gpu-a", models=MODELS)
                          + host_events("gpu-b", models={"mistral-24b": ModelState.READY}))
@@ -258,45 +230,41 @@ async def test_filter_hides_hosts_that_do_not_match() -> None:
         await wait_for_mode(app, pilot)
         screen = app.screen
         assert isinstance(screen, FleetScreen)
-        await pilot.press("slash")
-        assert app.focused is not None and app.focused.id == "fleet-filter"
-        await pilot.press(*"mistral")
-        cards = {c.host_name: c.display for c in screen.query(HostCard)}
-        assert cards == {"gpu-a": False, "gpu-b": True}
-        assert screen.sel_host == "gpu-b"
-        await pilot.press("escape")
-        assert all(c.display for c in screen.query(HostCard))
-        assert app.focused is None
-        await pilot.press("q")
-
-
-async def test_local_host_shows_this_machine_or_why_not() -> None:
-    config = make_config([("here", True)])
-    config = config.model_copy(update={"hosts": (config.hosts[0].model_copy(
-        update={"url": "http://127.0.0.1:8080"}),)})
-    runtime = FedRuntime(config, host_events("here", models=MODELS))
-    app = make_app(runtime)  # the fixed reader: a box without the NVIDIA driver
-    async with app.run_test(size=(100, 40)) as pilot:
-        await wait_for_mode(app, pilot)
-        card = app.screen.query_one(HostCard)
-        await until(pilot, lambda: any("local no NVIDIA driver" in line.plain
-                                       for line in card._lines_for(card.content_size.width)),
-                    "the local line")
-        await pilot.press("q")
-
-
-async def test_model_list_replacement_keeps_the_screen_consistent() -> None:
-    runtime = FedRuntime(make_config([("gpu-a", True)]), host_events("gpu-a", models=MODELS))
-    app = make_app(runtime)
-    async with app.run_test(size=(100, 40)) as pilot:
-        await wait_for_mode(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, FleetScreen)
-        await pilot.press("j", "j", "j")
-        assert screen.sel_model == "phi-3-mini"
+        # the cursor walks host lines and model lines, across cards
+        assert (screen.sel_host, screen.sel_model) == ("gpu-a", None)
+        await pilot.press("j")
+        assert (screen.sel_host, screen.sel_model) == ("gpu-a", "llama-3.1-8b")
+        await pilot.press("down", "down", "down")
+        assert (screen.sel_host, screen.sel_model) == ("gpu-b", None)
+        await pilot.press("k")
+        assert (screen.sel_host, screen.sel_model) == ("gpu-a", "phi-3-mini")
+        # the selected model disappears: the cursor falls back to its host line
         runtime.hub.emit(ModelsListed("gpu-a", NOW, (ModelInfo("qwen2.5-7b", ModelState.READY),)))
         await until(pilot, lambda: card_rows(runtime.state.host("gpu-a")) == [None, "qwen2.5-7b"],
                     "the new model list")
-        await pilot.press("j")  # the selected model is gone: the cursor restarts from the host
-        assert screen.sel_model == "qwen2.5-7b"
+        await pilot.press("j")
+        assert (screen.sel_host, screen.sel_model) == ("gpu-a", "qwen2.5-7b")
+        # a click selects the line under the mouse (border, status line, then models)
+        gpu_b = next(c for c in screen.query(HostCard) if c.host_name == "gpu-b")
+        await pilot.click(gpu_b, offset=(6, 2))
+        assert (screen.sel_host, screen.sel_model) == ("gpu-b", "mistral-24b")
+        await pilot.press("k", "k")
+        assert (screen.sel_host, screen.sel_model) == ("gpu-a", "qwen2.5-7b")
+        # v: auto → cards → table; Enter on a host line opens its card
+        assert (screen.view_mode, screen.effective_view) == ("auto", "cards")
+        await pilot.press("v", "v")
+        assert (screen.view_mode, screen.effective_view) == ("table", "table")
+        table = screen.query_one(FleetTable)
+        assert table.display and app.focused is table
+        await pilot.press("down", "enter")
+        assert (screen.view_mode, screen.effective_view) == ("cards", "cards")
+        assert screen.sel_host == "gpu-b" and app.focused is None
+        # / filters hosts by name or model; Esc clears
+        await pilot.press("slash")
+        assert app.focused is not None and app.focused.id == "fleet-filter"
+        await pilot.press(*"mis")
+        assert {c.host_name: c.display for c in screen.query(HostCard)} == {
+            "gpu-a": False, "gpu-b": True}
+        await pilot.press("escape")
+        assert all(c.display for c in screen.query(HostCard)) and app.focused is None
         await pilot.press("q")

@@ -54,10 +54,10 @@ def test_sys_sample_from_psutil() -> None:
 
 
 def test_nvml_errors_become_words() -> None:
-    class NVMLError_LibraryNotFound(Exception):  # noqa: N801  (pynvml's own class name)
+    class NVMLError_LibraryNotFound(Exception):  # named like pynvml's own class
         pass
 
-    class NVMLError_NoPermission(Exception):  # noqa: N801
+    class NVMLError_NoPermission(Exception):
         pass
 
     assert describe_nvml_error(NVMLError_LibraryNotFound()) == NO_DRIVER

@@ -113,13 +113,15 @@ def _text(value: str | bytes) -> str:
 
 
 def local_host_names() -> frozenset[str]:
-    """This machine's own names, for `is_local_url`; empty if the resolver misbehaves."""
-    names: set[str] = set()
-    with contextlib.suppress(OSError):
-        names.add(socket.gethostname())
-    with contextlib.suppress(OSError):
-        names.add(socket.getfqdn())
-    return frozenset(n for n in names if n)
+    """This machine's own name, for `is_local_url`.
+
+    Only `gethostname()`: it is a system call, while `getfqdn()` may wait on DNS for
+    seconds, and this runs when a screen mounts."""
+    try:
+        name = socket.gethostname()
+    except OSError:
+        return frozenset()
+    return frozenset({name, name.split(".")[0]} - {""})
 
 
 class LocalProbe:

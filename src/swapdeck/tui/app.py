@@ -84,13 +84,13 @@ class StartingScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("swapdeck — opening history and connecting to hosts…",
-                                    "$text-muted"), id="starting-message")
+                                    "dim"), id="starting-message")
         yield Footer()
 
     def show_error(self, message: str) -> None:
         self.query_one("#starting-message", Static).update(Content.assemble(
             ("swapdeck could not start: ", "bold $error"), message, "\n\n",
-            ("q quits", "$text-muted")))
+            ("q quits", "dim")))
 
 
 def _screen_factory(screen_class: type[Screen[Any]], runtime: RuntimeLike,
@@ -119,7 +119,9 @@ class SwapdeckApp(App[int]):
     def __init__(self, runtime_factory: RuntimeFactory, *, clock: Clock = time.time,
                  theme: str | None = None,
                  local_reader: Callable[[float], LocalReading] | None = None,
-                 theme_folders: Sequence[Path] | None = None) -> None:
+                 theme_folders: Sequence[Path] | None = None,
+                 modes: Sequence[str] | None = None) -> None:
+        """`modes` limits the screens registered (default: every one that exists)."""
         super().__init__()
         self.runtime_factory = runtime_factory
         self.clock = clock
@@ -127,6 +129,7 @@ class SwapdeckApp(App[int]):
         self.local_reader = local_reader
         """Injected NVML/psutil reader (tests); None: the Fleet screen probes this machine."""
         self._theme_folders = theme_folders
+        self._wanted_modes = None if modes is None else set(modes)
         self.runtime: RuntimeLike | None = None
         self.startup_error = ""
         self.loaded_themes: list[str] = []
@@ -179,6 +182,8 @@ class SwapdeckApp(App[int]):
             return
         self.runtime = runtime
         for spec in MODE_SPECS:
+            if self._wanted_modes is not None and spec.name not in self._wanted_modes:
+                continue
             screen_class, problem = resolve_screen(spec)
             if problem:
                 self.notify(problem, severity="warning", timeout=10)

@@ -52,7 +52,7 @@ class ConfirmActionModal(ModalScreen[bool]):
             yield Static(self.effect, id="confirm-effect")
             if self.queued:
                 waiting = ", ".join(a.describe() for a in self.queued)
-                yield Static(Content.assemble(("Already queued on this host: ", "$text-muted"),
+                yield Static(Content.assemble(("Already queued on this host: ", "dim"),
                                               waiting), id="confirm-queue")
             with Horizontal(id="buttons"):
                 yield Button(f"{VERB[self.kind]} (y)", id="yes",
@@ -88,7 +88,7 @@ class ModelPickerModal(ModalScreen[str | None]):
             yield Label(Content.styled(self.title_text, "bold"), id="picker-title")
             yield OptionList(*(Option(label, id=model) for model, label in self.choices),
                              id="picker-options")
-            yield Static(Content.styled("Enter picks · Esc cancels", "$text-muted"))
+            yield Static(Content.styled("Enter picks · Esc cancels", "dim"))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -299,7 +299,6 @@ class FleetScreen(Screen[None]):
         self.view_mode = VIEW_MODES[(VIEW_MODES.index(self.view_mode) + 1) % len(VIEW_MODES)]
         self._choose_view()
         self.refresh_fleet()
-        self.notify(f"Fleet view: {self.view_mode}", timeout=2)
 
     # ------------------------------------------------------------------ filter
 

@@ -77,7 +77,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Content.styled("Keys", "bold"), id="help-title")
             yield Static(help_text(self.entries), id="help-keys")
             yield Static(Content.styled("Esc, q or ? closes · ctrl+p lists every command too",
-                                        "$text-muted"))
+                                        "dim"))
 
     def action_close(self) -> None:
         self.dismiss(None)

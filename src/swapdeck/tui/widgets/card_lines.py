@@ -123,7 +123,7 @@ def _status_lines(card: CardInput, width: int) -> list[Content]:
         (liveness_chip(host), 0),
         (Content(f"llama-swap {host.swap_version or DASH}"), 2),
         (Content.styled("control", "$accent") if card.control
-         else Content.styled("read-only", "$text-muted"), 1),
+         else Content.styled("read-only", "dim"), 1),
         (Content(f"engine {host.engine_build or DASH}"), 4),
     ]
     if card.is_local:
@@ -167,7 +167,7 @@ def _model_lines(card: CardInput, width: int) -> list[Content]:
     host = card.host
     views, hidden = shown_models(host)
     if not views and not hidden:
-        return [Content.styled("  no models known yet", "$text-muted")]
+        return [Content.styled("  no models known yet", "dim")]
     id_width = min(max((len(v.info.id) for v in views), default=0), max(12, width - 36))
     lines = []
     for view in views:
@@ -180,7 +180,7 @@ def _model_lines(card: CardInput, width: int) -> list[Content]:
         lines.append(_crop(line.rstrip(), width))
     if hidden:
         lines.append(Content.styled(f"  +{hidden} more stopped (w picks from all)",
-                                    "$text-muted"))
+                                    "dim"))
     return lines
 
 
@@ -288,7 +288,7 @@ def _local_lines(card: CardInput, width: int) -> list[Content]:
     lead = Content.styled("  local ", "$accent")
     reading = card.local
     if reading is None:
-        return [Content.assemble(lead, ("reading NVML and psutil…", "$text-muted"))]
+        return [Content.assemble(lead, ("reading NVML and psutil…", "dim"))]
     lines: list[Content] = []
     for gpu in reading.gpus:
         lines.append(_crop(Content.assemble(
@@ -335,10 +335,10 @@ def card_lines(card: CardInput, width: int) -> list[Content]:
     model_lines = _model_lines(card, width)
     perf = _gpu_lines(card.host, card.now, width) + _sys_line(card.host, card.now, width)
     if card.host.liveness is not Liveness.CONNECTED:
-        perf = [line.stylize("$text-muted") for line in perf]  # last known, visibly stale
+        perf = [line.stylize("dim") for line in perf]  # last known, visibly stale
     elif not perf:
         perf = [Content.styled("  gpu —  cpu —  ram —  (no performance data from this host)",
-                               "$text-muted")]
+                               "dim")]
     lines = [*host_lines, *model_lines, *perf, *_local_lines(card, width),
              *_action_lines(card, width)]
     if card.cursor is not None:

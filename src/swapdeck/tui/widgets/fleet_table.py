@@ -90,7 +90,7 @@ def _models(host: HostState) -> Content:
     views = [v for v in host.models.values() if v.info.state is not ModelState.PEER]
     ready = sum(1 for v in views if v.info.state is ModelState.READY)
     if not views:
-        return Content.styled(DASH, "$text-muted")
+        return Content.styled(DASH, "dim")
     parts: list[Content] = []
     for view in sorted(views, key=lambda v: (v.info.state is not ModelState.READY, v.info.id)):
         state = view.info.state
@@ -123,7 +123,7 @@ def _actions(card: CardInput) -> Content:
         ok = last.status is ActionStatus.DONE
         return Content.styled(f"{'✓' if ok else '✕'} {last.describe()} {last.status.value}",
                               "$success" if ok else "$error")
-    return Content("control") if card.control else Content.styled("read-only", "$text-muted")
+    return Content("control") if card.control else Content.styled("read-only", "dim")
 
 
 def table_cells(card: CardInput) -> dict[str, Content]:
@@ -167,7 +167,7 @@ def table_cells(card: CardInput) -> dict[str, Content]:
     if host.liveness is not Liveness.CONNECTED:
         # Last known numbers of a host we cannot hear: keep them, but visibly stale.
         for key in STALE_WHEN_DOWN:
-            cells[key] = cells[key].stylize("$text-muted")
+            cells[key] = cells[key].stylize("dim")
     return cells
 
 

@@ -84,18 +84,18 @@ def totals_line(totals: FleetTotals, view_name: str = "", width: int = 200) -> C
         parts = [Content.assemble(hosts, " hosts"), Content.assemble(ready, f" ready{loading}"),
                  Content.assemble(inflight, " in flight"),
                  Content.assemble((rate, "bold"), " req/min"),
-                 Content.assemble(("VRAM ", "$text-muted"), (vram, "bold"))]
+                 Content.assemble(("VRAM ", "dim"), (vram, "bold"))]
         return Content(" · ").join(parts)
     loading = f" (+{totals.models_loading} loading)" if totals.models_loading else ""
     parts = [
-        Content.assemble(("hosts ", "$text-muted"), hosts, " connected"),
-        Content.assemble(("models ", "$text-muted"), ready, f" ready{loading}"),
-        Content.assemble(("in flight ", "$text-muted"), inflight),
-        Content.assemble(("req/min (5m) ", "$text-muted"), (rate, "bold")),
-        Content.assemble(("VRAM ", "$text-muted"), (vram, "bold")),
+        Content.assemble(("hosts ", "dim"), hosts, " connected"),
+        Content.assemble(("models ", "dim"), ready, f" ready{loading}"),
+        Content.assemble(("in flight ", "dim"), inflight),
+        Content.assemble(("req/min (5m) ", "dim"), (rate, "bold")),
+        Content.assemble(("VRAM ", "dim"), (vram, "bold")),
     ]
     if view_name:
-        parts.append(Content.styled(f"view: {view_name}", "$text-muted"))
+        parts.append(Content.styled(f"view: {view_name}", "dim"))
     return Content("  ").join(parts)
 
 

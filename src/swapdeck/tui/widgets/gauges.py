@@ -63,7 +63,7 @@ def bar(value: float | None, width: int) -> str:
 def level_style(value: float | None, warn: float = 0.6, hot: float = 0.85) -> str:
     """The theme colour for a load fraction (nvitop-style thresholds)."""
     if value is None:
-        return "$text-muted"
+        return "dim"
     if value >= hot:
         return "$gauge-hot"
     if value >= warn:
@@ -73,7 +73,7 @@ def level_style(value: float | None, warn: float = 0.6, hot: float = 0.85) -> st
 
 def temp_style(temp_c: float | None) -> str:
     if temp_c is None or not known(temp_c):
-        return "$text-muted"
+        return "dim"
     return level_style(temp_c, warn=70.0, hot=83.0)
 
 

@@ -35,7 +35,7 @@ class HostCard(Widget):
 
     def _lines_for(self, width: int) -> list[Content]:
         if self.card is None:
-            return [Content.styled("waiting for the first event…", "$text-muted")]
+            return [Content.styled("waiting for the first event…", "dim")]
         if self._lines is None or self._lines[0] != width:
             self._lines = (width, card_lines(self.card, width))
         return self._lines[1]
