@@ -16,6 +16,13 @@ from swapdeck.events import (
     ModelStateChanged,
 )
 from swapdeck.history import HistoryError, HistoryStore, database
+from swapdeck.history.batch import (
+    INSERT_REQUEST,
+    INSERT_REQUESTS,
+    REQUESTS_PER_INSERT,
+    request_inserts,
+)
+from swapdeck.history.rows import ACTIVITY_COLUMNS, activity_rows
 from swapdeck.history.store import WAKE_AT_EVENTS
 
 from .conftest import T0, activity, gpu_sample, perf, record, sys_sample
@@ -160,3 +167,41 @@ async def test_use_after_close_is_a_clear_error(db_path: Path) -> None:
     await store.close()  # twice is fine
     with pytest.raises(HistoryError, match=r"already closed \(reading activity refused\)"):
         await store.activity_page()
+
+
+@pytest.mark.parametrize("rows", [1, REQUESTS_PER_INSERT - 1, REQUESTS_PER_INSERT,
+                                  REQUESTS_PER_INSERT + 1, 2 * REQUESTS_PER_INSERT + 7])
+async def test_multi_row_inserts_store_every_field_of_every_row(
+        store: HistoryStore, db_path: Path, rows: int) -> None:
+    """Groups of rows share one INSERT; each row must land exactly as a lone INSERT puts it."""
+    records = [record(i, at=T0 + i, status=500 if i % 3 else 200, error="e" * (i % 2),
+                      metadata={"n": str(i)} if i % 4 == 0 else {}) for i in range(rows)]
+    store.submit(activity("gpu1", *records))
+    # One row per record, plus the hosts row.
+    assert await store.flush() == rows + 1
+    with sqlite3.connect(db_path) as conn:
+        stored = conn.execute(f"SELECT {', '.join(ACTIVITY_COLUMNS)} FROM requests "
+                              "ORDER BY id").fetchall()
+    assert stored == list(activity_rows("gpu1", records))
+
+
+async def test_multi_row_inserts_skip_duplicates_inside_a_group(store: HistoryStore,
+                                                                db_path: Path) -> None:
+    """§12: a replayed id inside a group of rows is ignored, the rest of the group stored."""
+    first = [record(i, at=T0 + i) for i in range(0, REQUESTS_PER_INSERT, 2)]
+    store.submit(activity("gpu1", *first))
+    await store.flush()
+    store.submit(activity("gpu1", *(record(i, at=T0 + i) for i in range(REQUESTS_PER_INSERT))))
+    assert await store.flush() == REQUESTS_PER_INSERT - len(first) + 1
+    assert count(db_path, "requests") == REQUESTS_PER_INSERT
+
+
+def test_request_inserts_keep_the_rows_and_their_order() -> None:
+    rows = [(f"h{i}", i) for i in range(2 * REQUESTS_PER_INSERT + 3)]
+    plan = request_inserts(rows)
+    assert [sql for sql, _ in plan] == [INSERT_REQUESTS, INSERT_REQUEST]
+    flattened = [value for _, groups in plan for group in groups for value in group]
+    assert flattened == [value for row in rows for value in row]
+    assert len(plan[0][1]) == 2
+    assert request_inserts([]) == []
+    assert [sql for sql, _ in request_inserts(rows[:REQUESTS_PER_INSERT])] == [INSERT_REQUESTS]

@@ -23,11 +23,11 @@ from swapdeck.history import captures, queries, retention
 from swapdeck.history.batch import (
     INSERT_GPU,
     INSERT_MODEL_EVENT,
-    INSERT_REQUEST,
     INSERT_SYS,
     UPSERT_HOST,
     RowBatch,
     WriterState,
+    request_inserts,
     rows_for_events,
 )
 from swapdeck.history.database import Database, open_database
@@ -144,7 +144,7 @@ class HistoryStore:
     async def _write(self, batch: RowBatch) -> int:
         written = 0
         async with self._db.transaction() as conn:
-            for sql, rows in ((INSERT_REQUEST, batch.requests), (INSERT_SYS, batch.perf_sys),
+            for sql, rows in (*request_inserts(batch.requests), (INSERT_SYS, batch.perf_sys),
                               (INSERT_GPU, batch.perf_gpu),
                               (INSERT_MODEL_EVENT, batch.model_events)):
                 if rows:

@@ -2,14 +2,15 @@
 
 `event:message` / `data:{"type":"modelStatus","data":"[{\\"id\\":...}]"}` — the envelope's
 `data` is a JSON *string* that must be decoded a second time. Go writes map keys sorted
-(§12), so nothing here depends on key order or bytes.
+(§12), so nothing here depends on key order or bytes. Both layers go through orjson on
+the hot path, with `json.loads`'s results and messages (`decode_json`).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+from swapdeck.sources.jsonfields import decode_json
 
 
 class MalformedFrame(ValueError):
@@ -21,8 +22,9 @@ class MalformedFrame(ValueError):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
+    """A tuple, not a frozen dataclass: built once per frame, and a tuple costs a fraction."""
+
     type: str
     payload: Any
     """The decoded inner JSON value."""
@@ -35,7 +37,7 @@ def decode_envelope(event_name: str, data: str) -> Envelope:
     if event_name not in ("message", ""):
         raise MalformedFrame("unexpected SSE event name", event_name[:60])
     try:
-        outer = json.loads(data)
+        outer = decode_json(data)
     except ValueError as exc:
         raise MalformedFrame("envelope is not JSON", _excerpt(data, exc)) from None
     if not isinstance(outer, dict):
@@ -47,11 +49,11 @@ def decode_envelope(event_name: str, data: str) -> Envelope:
     if not isinstance(inner, str):
         raise MalformedFrame("envelope data is not a JSON string", f"type {kind}")
     try:
-        payload = json.loads(inner)
+        payload = decode_json(inner)
     except ValueError as exc:
         raise MalformedFrame("envelope data is not JSON", f"type {kind}: {_excerpt(inner, exc)}"
                             ) from None
-    return Envelope(type=kind, payload=payload)
+    return Envelope(kind, payload)
 
 
 def _excerpt(text: str, exc: ValueError) -> str:

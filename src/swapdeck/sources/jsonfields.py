@@ -1,4 +1,4 @@
-"""Typed reads from decoded JSON, failing with a message that names the field.
+"""Decoding JSON text, and typed reads from it failing with a message that names the field.
 
 Every parser in this package reads untrusted JSON from a host of unknown version; a wrong
 type must become one clear `FieldError` (turned into `FrameRejected` upstream), never an
@@ -11,8 +11,33 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import orjson
+
 _MISSING: Any = object()
 _T = TypeVar("_T")
+
+INT64_BOUND = 2**63
+"""Integers are read in the open range (-2**63, 2**63): Go's int64 and SQLite's INTEGER.
+
+Open at the bottom too because orjson turns an integer literal beyond 64 bits into a float,
+and -2**63 - 1 rounds to exactly -2**63 as a float: excluding the bound keeps every such
+literal out whichever decoder read it.
+"""
+
+
+def decode_json(text: str) -> Any:
+    """`json.loads(text)`, a few times faster on the stream's hot path.
+
+    orjson reads every strict RFC 8259 document; whatever it refuses (NaN, Infinity,
+    lone surrogates, overflowing floats, or text that is not JSON at all) goes to the
+    standard library, so the result and the error message are exactly `json.loads`'s.
+    Integer literals beyond 64 bits are the one difference (orjson gives a float); `get_int`
+    refuses both forms alike.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class FieldError(ValueError):
@@ -42,7 +67,10 @@ def get_int(obj: Mapping[str, Any], key: str, default: int = _MISSING) -> int:
     if isinstance(value, float):
         if not value.is_integer():
             raise FieldError(f"{key}: expected an integer, got {value!r}")
-        return int(value)
+        value = int(value)
+    if not -INT64_BOUND < value < INT64_BOUND:
+        # Without this a huge id would reach SQLite and fail the whole batch (OverflowError).
+        raise FieldError(f"{key}: expected a 64-bit integer, got a number out of range")
     return value
 
 

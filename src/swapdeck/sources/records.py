@@ -11,16 +11,22 @@ Three shapes reach us, from the SSE `metrics` arrays (v140..v235) and from the R
 
 Fields a version does not have stay at llama-swap's own "unknown" sentinel (-1) or None,
 never 0 (§3.1). Records are parsed with `epoch=0`; the ledger (epochs.py) assigns epochs.
+
+Every record goes through a quick read first (`_read_well_typed`): exact types checked
+inline, one dict lookup per field. Anything it does not like, it hands to the checked path
+(`parse_activity_record_checked`, one typed read per field), which alone decides what is
+wrong and says so; both give the same record for every input the quick read accepts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from swapdeck.events import UNKNOWN, ActivityRecord
 from swapdeck.sources.jsonfields import (
+    INT64_BOUND,
     FieldError,
     as_list,
     as_object,
@@ -39,6 +45,16 @@ class RecordError(ValueError):
 
 def parse_activity_record(raw: object) -> ActivityRecord:
     """Any era's record (flat or nested) -> `ActivityRecord` with epoch 0; raises RecordError."""
+    if type(raw) is dict:
+        record = _read_well_typed(raw)
+        if record is not None:
+            return record
+    return parse_activity_record_checked(raw)
+
+
+def parse_activity_record_checked(raw: object) -> ActivityRecord:
+    """`parse_activity_record` field by field with typed reads: slower, and the only path
+    that explains a rejection. Public so tests can hold the quick read to it."""
     try:
         obj = as_object(raw, "activity record")
         record_id = get_int(obj, "id")
@@ -100,6 +116,127 @@ def _nested(obj: Mapping[str, Any], tokens: Mapping[str, Any], record_id: int,
     )
 
 
+_UNKNOWN_RATE = float(UNKNOWN)
+
+
+def _read_well_typed(obj: dict[str, Any]) -> ActivityRecord | None:
+    """The record when every field has exactly the type JSON decoding gives it; else None.
+
+    Mirrors the checked path's rules: integers are exact ints in the 64-bit range (a
+    whole-number float or an int subclass goes to the checked path), rates take ints or
+    floats, an optional field may be absent or null.
+    """
+    get = obj.get
+    record_id = get("id")
+    timestamp = get("timestamp")
+    model = get("model")
+    if (type(record_id) is not int or not 0 <= record_id < INT64_BOUND
+            or type(timestamp) is not str or type(model) is not str):
+        return None
+    try:
+        finished_at = parse_rfc3339(timestamp)
+    except TimestampError:
+        return None
+    tokens = get("tokens")
+    if tokens is None:
+        return _read_flat(obj, record_id, finished_at, model)
+    if type(tokens) is not dict:
+        return None
+    tget = tokens.get
+    status_code = get("resp_status_code")
+    input_tokens = tget("input_tokens")
+    output_tokens = tget("output_tokens")
+    duration_ms = get("duration_ms")
+    if not (_is_int64(status_code) and _is_int64(input_tokens) and _is_int64(output_tokens)
+            and _is_int64(duration_ms)):
+        return None
+    cache_tokens = _int_or(tget("cache_tokens"), UNKNOWN)
+    draft_tokens = _int_or(tget("draft_tokens"), UNKNOWN)
+    draft_accepted = _int_or(tget("draft_acc_tokens"), UNKNOWN)
+    prompt_tps = _rate_or_unknown(tget("prompt_per_second"))
+    decode_tps = _rate_or_unknown(tget("tokens_per_second"))
+    req_path = _str_or_empty(get("req_path"))
+    content_type = _str_or_empty(get("resp_content_type"))
+    error_msg = _str_or_empty(get("error_msg"))
+    has_capture = _bool_or_false(get("has_capture"))
+    if (cache_tokens is None or draft_tokens is None or draft_accepted is None
+            or prompt_tps is None or decode_tps is None or req_path is None
+            or content_type is None or error_msg is None or has_capture is None):
+        return None
+    raw_metadata = get("metadata")
+    if raw_metadata is None:
+        metadata: dict[str, str] = {}
+    elif type(raw_metadata) is dict and all(type(k) is str and type(v) is str
+                                            for k, v in raw_metadata.items()):
+        metadata = dict(raw_metadata)
+    else:
+        return None
+    return ActivityRecord(record_id, 0, finished_at, model, req_path, status_code,
+                          content_type, cache_tokens, input_tokens, output_tokens, prompt_tps,
+                          decode_tps, duration_ms, has_capture, draft_tokens, draft_accepted,
+                          error_msg, metadata)
+
+
+def _read_flat(obj: dict[str, Any], record_id: int, finished_at: float,
+               model: str) -> ActivityRecord | None:
+    """<=v208 (see `_flat`): tokens at the top level, no path, status or type."""
+    get = obj.get
+    input_tokens = get("input_tokens")
+    output_tokens = get("output_tokens")
+    duration_ms = get("duration_ms")
+    if not (_is_int64(input_tokens) and _is_int64(output_tokens) and _is_int64(duration_ms)):
+        return None
+    decode_tps = get("tokens_per_second")
+    if type(decode_tps) is int:
+        decode_tps = float(decode_tps)
+    elif type(decode_tps) is not float:
+        return None
+    cache_tokens = _int_or(get("cache_tokens"), UNKNOWN)
+    prompt_tps = _rate_or_unknown(get("prompt_per_second"))
+    has_capture = _bool_or_false(get("has_capture"))
+    if cache_tokens is None or prompt_tps is None or has_capture is None:
+        return None
+    return ActivityRecord(record_id, 0, finished_at, model, None, None, None, cache_tokens,
+                          input_tokens, output_tokens, prompt_tps, decode_tps, duration_ms,
+                          has_capture)
+
+
+def _is_int64(value: object) -> TypeGuard[int]:
+    return type(value) is int and -INT64_BOUND < value < INT64_BOUND
+
+
+def _int_or(value: object, default: int) -> int | None:
+    """An optional integer field: its value, `default` when absent or null, None when odd."""
+    if value is None:
+        return default
+    if type(value) is int and -INT64_BOUND < value < INT64_BOUND:
+        return value
+    return None
+
+
+def _rate_or_unknown(value: object) -> float | None:
+    """An optional rate: the number as a float, -1.0 when absent or null, None when odd."""
+    if value is None:
+        return _UNKNOWN_RATE
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    return None
+
+
+def _bool_or_false(value: object) -> bool | None:
+    if value is None:
+        return False
+    return value if value is True or value is False else None
+
+
+def _str_or_empty(value: object) -> str | None:
+    if value is None:
+        return ""
+    return value if type(value) is str else None
+
+
 @dataclass(frozen=True, slots=True)
 class ActivityPage:
     """One page of `GET /api/metrics/activity` (v236+, §1.10), rows newest first."""
@@ -152,6 +289,8 @@ def parse_metrics_array(raw: object) -> tuple[list[ActivityRecord], list[str]]:
 def _id_hint(raw: object) -> str:
     if isinstance(raw, dict):
         value = raw.get("id")
-        if isinstance(value, int) and not isinstance(value, bool):
+        # In range only: beyond 64 bits the decoders disagree (orjson reads a float).
+        if (isinstance(value, int) and not isinstance(value, bool)
+                and -INT64_BOUND < value < INT64_BOUND):
             return f"id {value}"
     return "(no id)"

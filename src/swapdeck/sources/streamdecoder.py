@@ -35,7 +35,7 @@ _IGNORED_TYPES = frozenset({"uiConfig"})
 """Known types with nothing for swapdeck: `uiConfig` names session headers for the web UI."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Decoded:
     events: list[HostEvent] = field(default_factory=list)
     records: list[ActivityRecord] = field(default_factory=list)
@@ -90,17 +90,18 @@ class StreamDecoder:
     # ------------------------------------------------------------------ per type
 
     def _dispatch(self, kind: str, payload: object, now: float, out: Decoded) -> None:
-        if kind == "modelStatus":
-            self._model_status(payload, now, out)
-        elif kind == "logData":
-            self._log_data(payload, now, out)
-        elif kind == "metrics":
+        # Most frequent first: one per finished request (and, v240+, in-flight updates).
+        if kind == "metrics":
             records, rejected = parse_metrics_array(payload)
             out.records = records
             for message in rejected:
                 self._reject_record(out, now, message)
         elif kind == "activity":
             out.activity_ids.append(get_int(as_object(payload, "activity"), "id"))
+        elif kind == "modelStatus":
+            self._model_status(payload, now, out)
+        elif kind == "logData":
+            self._log_data(payload, now, out)
         elif kind == "inflight":
             out.events.append(parse_inflight(self.host, now, payload))
         elif kind == "profileChanged":
