@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from swapdeck.events import Liveness, LivenessChanged, ModelState
 from swapdeck.fleet.actions import ActionKind, ActionStatus
+from swapdeck.fleet.state import FleetState, HostState
 from swapdeck.tui.modals import ConfirmActionModal, ModelPickerModal
 from swapdeck.tui.screens.fleet import FleetScreen
+from swapdeck.tui.widgets.action_target import ActionTarget, Next, candidates, choose_target
 from swapdeck.tui.widgets.card_lines import card_rows
 
 from .conftest import (
@@ -170,3 +172,38 @@ async def test_host_going_down_while_an_action_waits_skips_it() -> None:
         card_text = "\n".join(line.plain for line in screen._cards["gpu-a"]._lines_for(76))
         assert "last  warm phi-3-mini skipped" in card_text
         await pilot.press("q")
+
+
+# --------------------------------------------------------------------------- pure rules
+
+
+def _host(liveness: Liveness = Liveness.CONNECTED, **models: ModelState) -> HostState:
+    state = FleetState()
+    state.apply_all(host_events("h", models=models or MODELS))
+    if liveness is not Liveness.CONNECTED:
+        state.apply(LivenessChanged("h", NOW, liveness, last_error="x", last_seen=NOW))
+    return state.host("h")
+
+
+def test_choose_target_rules() -> None:
+    host = _host()
+    assert candidates(host, ActionKind.WARM) == ["llama-3.1-8b", "phi-3-mini"]
+    assert candidates(host, ActionKind.UNLOAD) == ["qwen2.5-7b"]
+    pick = choose_target(host, ActionKind.WARM, None, controllable=True)
+    assert (pick.next, pick.choices) == (Next.PICK, ("llama-3.1-8b", "phi-3-mini"))
+    only = choose_target(host, ActionKind.UNLOAD, None, controllable=True)
+    assert (only.next, only.model) == (Next.REQUEST, "qwen2.5-7b")  # one fits: no picker
+    direct = choose_target(host, ActionKind.WARM, "phi-3-mini", controllable=True)
+    assert (direct.next, direct.model) == (Next.REQUEST, "phi-3-mini")
+    pointless = choose_target(host, ActionKind.UNLOAD, "phi-3-mini", controllable=True)
+    assert pointless == ActionTarget(Next.SAY, message="Nothing to unload: phi-3-mini on h is "
+                                                       "stopped")
+    everything = choose_target(host, ActionKind.UNLOAD_ALL, "phi-3-mini", controllable=True)
+    assert (everything.next, everything.model) == (Next.REQUEST, None)
+    # read-only or not connected: straight to the queue, which refuses in its own words
+    assert choose_target(host, ActionKind.WARM, None, controllable=False).next is Next.REQUEST
+    down = _host(Liveness.DOWN)
+    assert choose_target(down, ActionKind.WARM, None, controllable=True).next is Next.REQUEST
+    idle = _host(solo=ModelState.STOPPED)
+    assert choose_target(idle, ActionKind.UNLOAD, None, controllable=True) == ActionTarget(
+        Next.SAY, message="No loaded model on h")

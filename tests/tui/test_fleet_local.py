@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from swapdeck.events import UNKNOWN
 from swapdeck.sources.local import (
+    CPU_MIN_INTERVAL_S,
     NO_DRIVER,
     LocalProbe,
     describe_nvml_error,
@@ -68,10 +71,12 @@ def test_nvml_errors_become_words() -> None:
 def test_probe_reads_this_machine_without_raising() -> None:
     probe = LocalProbe()
     try:
-        first = probe.read(NOW)
+        first = probe.read(NOW)  # right after priming psutil: CPU unknown, not a fake 0/100
+        time.sleep(CPU_MIN_INTERVAL_S)
         second = probe.read(NOW + 1)
     finally:
         probe.close()
+    assert first.sys is not None and first.sys.cpu_util_per_core == ()
     for reading in (first, second):
         # Either the GPUs, or the reason there are none — never an empty silence.
         assert reading.gpus or reading.gpu_error

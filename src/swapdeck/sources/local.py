@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ MIB = 1024 * 1024
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 NO_DRIVER = "no NVIDIA driver"
+CPU_MIN_INTERVAL_S = 0.2
+"""psutil's CPU percentages compare with the previous call; closer than this they are noise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,7 @@ class LocalProbe:
     def __init__(self) -> None:
         self._nvml: Any = None
         self._nvml_error = ""
-        self._cpu_primed = False
+        self._cpu_since: float | None = None
         try:
             import pynvml
 
@@ -142,14 +145,14 @@ class LocalProbe:
 
     def _prime_cpu(self) -> None:
         # psutil's first cpu_percent() call has nothing to compare with and returns 0.0;
-        # prime it so the first real reading is a measurement, not a fake zero.
+        # prime it so the next reading is a measurement, not a fake zero.
         try:
             import psutil
 
             psutil.cpu_percent(percpu=True)
-            self._cpu_primed = True
+            self._cpu_since = time.monotonic()
         except Exception:
-            self._cpu_primed = False
+            self._cpu_since = None
 
     def read(self, now: float) -> LocalReading:
         gpus, gpu_error = self._read_gpus(now)
@@ -204,8 +207,14 @@ class LocalProbe:
         try:
             import psutil
 
-            cores: list[float] = psutil.cpu_percent(percpu=True) if self._cpu_primed else []
-            self._cpu_primed = True
+            # Too soon after the previous call the percentages are noise (0 or 100):
+            # report the CPU as unknown this once rather than a made-up number.
+            since = self._cpu_since
+            measured = since is not None and time.monotonic() - since >= CPU_MIN_INTERVAL_S
+            cores: list[float] = psutil.cpu_percent(percpu=True)
+            self._cpu_since = time.monotonic()
+            if not measured:
+                cores = []
             memory = psutil.virtual_memory()
             swap = psutil.swap_memory()
             try:

@@ -1,5 +1,6 @@
 """The Fleet screen: totals on top, then a card per host — or one line per host when the
-cards would not fit (nvitop-style auto / cards / table, `v` cycles).
+cards would not fit (nvitop-style auto / cards / table, `v` cycles). Under the table, the
+selected host's card fills the room that is left.
 
 The screen never waits on the network: it reads `FleetState` when the hub says hosts
 changed (coalesced, at most every 0.1 s), re-reads every second for ages and countdowns,
@@ -21,11 +22,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
-from swapdeck.events import Liveness, ModelState
 from swapdeck.fleet.actions import ActionKind
 from swapdeck.sources.local import LocalProbe, LocalReading, is_local_url, local_host_names
 from swapdeck.tui.clock import Clock
+from swapdeck.tui.modals import ModelPickerModal
 from swapdeck.tui.screens import RuntimeLike
+from swapdeck.tui.widgets.action_target import Next, choose_target
 from swapdeck.tui.widgets.card_lines import CardInput, card_lines, card_rows
 from swapdeck.tui.widgets.fleet_table import FleetTable
 from swapdeck.tui.widgets.fleet_totals import FleetTotalsBar, fleet_totals
@@ -70,6 +72,7 @@ class FleetScreen(Screen[None]):
         self.sel_model: str | None = None
         self.filter_text = ""
         self._cards: dict[str, HostCard] = {}
+        self._detail = HostCard("", id="detail-card")
         self._configs = {h.name: h for h in runtime.config.hosts}
         self._is_local: dict[str, bool] = {}
         self._local: LocalReading | None = None
@@ -86,6 +89,8 @@ class FleetScreen(Screen[None]):
         with VerticalScroll(id="cards-scroll", can_focus=False):
             yield Container(id="cards")
         yield FleetTable()
+        with VerticalScroll(id="detail-scroll", can_focus=False):
+            yield self._detail
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -160,6 +165,7 @@ class FleetScreen(Screen[None]):
         table = self.query_one(FleetTable)
         self.query_one("#cards-scroll").display = view == "cards"
         table.display = view == "table"
+        self.query_one("#detail-scroll").display = view == "table"
         if view == "table" and not isinstance(self.focused, Input):
             table.focus()
             if self.sel_host:
@@ -226,9 +232,22 @@ class FleetScreen(Screen[None]):
         else:
             self.query_one(FleetTable).show([self.card_input(n, now) for n in visible],
                                            width=self.size.width)
+            self._show_detail(now)
         label = self.effective_view if self.view_mode != "auto" else f"auto ({self.effective_view})"
         self.query_one(FleetTotalsBar).show(fleet_totals(state.hosts.values(), now), label,
                                             self.size.width)
+
+    def _show_detail(self, now: float) -> None:
+        """The table's selected host, as a card (no model cursor: the table selects hosts)."""
+        detail = self.query_one("#detail-scroll")
+        if self.sel_host is None or self.sel_host not in self.runtime.state.hosts:
+            detail.display = False
+            return
+        detail.display = True
+        card = self.card_input(self.sel_host, now)
+        self._detail.show(CardInput(host=card.host, control=card.control,
+                                    is_local=card.is_local, local=card.local, queue=card.queue,
+                                    outcomes=card.outcomes, now=now))
 
     def _got_local(self, reading: LocalReading) -> None:
         self._local = reading
@@ -286,6 +305,8 @@ class FleetScreen(Screen[None]):
     def _table_moved(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is not None and event.row_key.value != self.sel_host:
             self.sel_host, self.sel_model = event.row_key.value, None
+            if self.effective_view == "table":
+                self._show_detail(self.clock())
 
     @on(DataTable.RowSelected, "#fleet-table")
     def _table_opened(self, event: DataTable.RowSelected) -> None:
@@ -337,55 +358,23 @@ class FleetScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def _candidates(self, host: str, kind: ActionKind) -> list[str]:
-        views = [v for v in self.runtime.state.host(host).models.values()
-                 if v.info.state is not ModelState.PEER]
-        if kind is ActionKind.WARM:
-            wanted = [v for v in views if v.info.state not in (ModelState.READY,
-                                                               ModelState.STARTING)]
-        else:
-            wanted = [v for v in views if v.info.state.is_loaded]
-        return sorted(v.info.id for v in wanted)
-
     def _request(self, kind: ActionKind) -> None:
         host = self.sel_host
         if host is None:
             self.notify("Select a host first (↑/↓)", severity="warning")
             return
-        if kind is ActionKind.UNLOAD_ALL:
-            self.post_message(self.ActionRequested(host, kind, None))
-            return
-        state = self.runtime.state.host(host)
         config = self._configs.get(host)
-        candidates = self._candidates(host, kind)
         model = self.sel_model if self.effective_view == "cards" else None
-        if model is not None:
-            if model not in candidates:
-                current = state.models[model].info.state.value if model in state.models else "gone"
-                verb = "warm" if kind is ActionKind.WARM else "unload"
-                self.notify(f"Nothing to {verb}: {model} on {host} is {current}",
-                            severity="warning")
-                return
-            self.post_message(self.ActionRequested(host, kind, model))
-            return
-        controllable = bool(config and config.control)
-        if not controllable or (candidates and state.liveness is not Liveness.CONNECTED):
-            # The queue refuses this whatever the model: let it say why, in its own words.
-            self.post_message(self.ActionRequested(host, kind,
-                                                   candidates[0] if candidates else None))
-            return
-        if not candidates:
-            what = "stopped" if kind is ActionKind.WARM else "loaded"
-            self.notify(f"No {what} model on {host}", severity="warning")
-            return
-        if len(candidates) == 1:
-            self.post_message(self.ActionRequested(host, kind, candidates[0]))
-            return
-        self._pick_then_request(host, kind, candidates)
+        target = choose_target(self.runtime.state.host(host), kind, model,
+                               controllable=bool(config and config.control))
+        if target.next is Next.SAY:
+            self.notify(target.message, severity="warning")
+        elif target.next is Next.PICK:
+            self._pick_then_request(host, kind, list(target.choices))
+        else:
+            self.post_message(self.ActionRequested(host, kind, target.model))
 
     def _pick_then_request(self, host: str, kind: ActionKind, candidates: list[str]) -> None:
-        from swapdeck.tui.modals import ModelPickerModal
-
         state = self.runtime.state.host(host)
         choices = [(m, f"{m}  ({state.models[m].info.state.value})") for m in candidates]
         verb = "Warm" if kind is ActionKind.WARM else "Unload"

@@ -26,8 +26,8 @@ class HostCard(Widget):
             self.row = row
             super().__init__()
 
-    def __init__(self, host_name: str) -> None:
-        super().__init__(classes="host-card")
+    def __init__(self, host_name: str, *, id: str | None = None) -> None:
+        super().__init__(classes="host-card", id=id)
         self.host_name = host_name
         self.card: CardInput | None = None
         self._lines: tuple[int, list[Content]] | None = None
@@ -45,6 +45,8 @@ class HostCard(Widget):
         before = len(self._lines_for(width))
         self.card = card
         self._lines = None
+        self.host_name = card.host.name
+        self.border_title = card.host.name
         liveness = card.host.liveness
         self.set_class(card.cursor is not None, "-selected")
         self.set_class(liveness is Liveness.DOWN, "-down")
