@@ -48,6 +48,9 @@ class SimFleet:
                 host = SimHost(spec.era, name=spec.name, seed=spec.seed, api_key=spec.api_key,
                                models=spec.models, gpus=spec.gpus)
                 await host.start()
+                # Fleet hosts stand for boxes that have been up a while: clients that
+                # connect at once already find a perf sample (§1.9).
+                host.sample_perf_now()
                 fleet.hosts[spec.name] = host
                 if spec.rate_per_s > 0:
                     host.start_traffic(spec.rate_per_s)

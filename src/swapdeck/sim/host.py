@@ -171,13 +171,17 @@ class SimHost:
                                       f"{proc.model.ttl}s reached")
                 core.spawn(core.procs.stop(proc))
 
+    def sample_perf_now(self) -> None:
+        """Take one perf sample now, as a host that has been up for a tick would have."""
+        core = self._core
+        if core.perf_ring is not None:
+            core.perf_ring.add(*core.perf_synth.sample(core.current_load(), time.time_ns()))
+
     async def _perf_loop(self) -> None:
         every = self._core.settings.perf_every_s
         while True:
             await asyncio.sleep(every)
-            core = self._core
-            if core.perf_ring is not None:
-                core.perf_ring.add(*core.perf_synth.sample(core.current_load(), time.time_ns()))
+            self.sample_perf_now()
 
     # ------------------------------------------------------------------ traffic
 
