@@ -63,6 +63,9 @@ class HostConfig(_Strict):
     tags: tuple[str, ...] = ()
     control: StrictBool = False
     """Actions (warm, unload) are off unless the host's config turns them on."""
+    local: StrictBool | None = None
+    """The host runs on this machine, so NVML/psutil readings belong beside its own;
+    None = decide from the URL (loopback or this machine's name)."""
     health_interval_s: Annotated[float, Field(gt=0)] = 10.0
     perf_interval_s: Annotated[float, Field(ge=5)] = 5.0  # llama-swap samples every >=5 s (§1.9)
 

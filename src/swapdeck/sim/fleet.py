@@ -80,7 +80,9 @@ class SimFleet:
                       f"url = {_toml_string(host.url)}", 'kind = "llama-swap"']
             if spec.api_key:
                 lines.append(f"api_key = {_toml_string(spec.api_key)}")
-            lines += ["control = true", ""]
+            # Simulated hosts listen on loopback but stand for remote boxes: this
+            # machine's NVML/psutil readings say nothing about them.
+            lines += ["control = true", "local = false", ""]
         return "\n".join(lines)
 
 
