@@ -1,0 +1,367 @@
+"""Bench: pick a suite, a host and a model; confirm the plan; watch it run; read the verdict.
+
+The run is the same as `swapdeck bench run` (`swapdeck.bench.session.run_and_store`), in a
+worker: progress comes back through a callback and is drawn at most every 0.1 s; cancelling
+the worker stores the run as cancelled. Results show per cell with the verdict against the
+host + model + suite baseline, and three plotext charts: TTFT and decode t/s against
+concurrency, and decode t/s over the history of runs with the baseline marked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Label, ProgressBar, Select, Static
+from textual_plotext import PlotextPlot
+
+from swapdeck.bench.plan import RunPlan, plan_run
+from swapdeck.bench.render import CELL_HEADER, cell_rows
+from swapdeck.bench.report import Judgement, LoadedRun, load_run
+from swapdeck.bench.runner import BenchError, Progress
+from swapdeck.bench.series import by_concurrency, history_points
+from swapdeck.bench.session import run_and_store
+from swapdeck.bench.store import BenchStore
+from swapdeck.bench.suite import load_suite
+from swapdeck.bench.target import target_for_host
+from swapdeck.bench.traffic import foreign_inflight_ids, new_marker, recent_requests
+from swapdeck.config import ConfigError, default_config_dir
+from swapdeck.history.values import HistoryError
+from swapdeck.tui.clock import Clock, format_duration
+from swapdeck.tui.screens import RuntimeLike
+
+DRAW_INTERVAL_S = 0.1
+HISTORY_RUNS = 20
+VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "UNSTABLE": "bold magenta",
+                 "FAIL": "bold white on red"}
+
+
+def default_suite_dirs() -> list[Path]:
+    dirs = [default_config_dir() / "suites"]
+    bundled = Path(__file__).resolve().parents[4] / "sample-configs" / "suites"
+    if bundled.is_dir():
+        dirs.append(bundled)
+    return dirs
+
+
+def find_suites(dirs: Sequence[Path]) -> list[Path]:
+    found: dict[str, Path] = {}
+    for folder in dirs:
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.toml")):
+                found.setdefault(path.name, path)
+    return list(found.values())
+
+
+def verdict_text(verdict: str | None) -> Text:
+    return Text(verdict or "—", style=VERDICT_STYLE.get(verdict or "", "dim"))
+
+
+class BenchPlanModal(ModalScreen[bool]):
+    """The plan before anything is sent: y / Enter runs it, n / Esc does not."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Run", id="bench.plan.yes"),
+        Binding("n,escape", "answer(False)", "Cancel", id="bench.plan.no"),
+    ]
+
+    def __init__(self, suite: str, host: str, model: str, plan: RunPlan, recent: int) -> None:
+        super().__init__(classes="swapdeck-modal")
+        self.lines = [f"{plan.cells} cell(s), {plan.requests} requests (warmups included)",
+                      "estimated duration: " + (f"up to {format_duration(plan.estimated_s)}"
+                                                if plan.estimated_s is not None else "unknown")
+                      + f" ({plan.basis})"]
+        self.title_text = f"Run suite {suite} on {host} / {model}?"
+        self.recent = recent
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(Content.styled(self.title_text, "bold"), id="plan-title")
+            yield Static("\n".join(self.lines), id="plan-body")
+            if self.recent:
+                yield Static(Content.styled(
+                    f"This host finished {self.recent} request(s) from others in the last "
+                    "minute: their load will skew the numbers.", "$warning"), id="plan-traffic")
+            with Horizontal(id="buttons"):
+                yield Button("Run (y)", id="yes", variant="primary")
+                yield Button("Cancel (n)", id="no")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class BenchScreen(Screen[None]):
+    DEFAULT_CSS = """
+    BenchScreen {
+        layout: vertical;
+        #bench-pickers { height: 3; }
+        #bench-pickers Select { width: 1fr; }
+        #bench-status { height: 1; padding: 0 1; background: $panel; }
+        #bench-status.-problem { color: $warning; }
+        #bench-progress { height: 1; padding: 0 1; }
+        #bench-results { height: 1fr; min-height: 5; }
+        #bench-charts { height: 14; }
+        #bench-charts PlotextPlot { width: 1fr; }
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "run", "Run", id="bench.run"),
+        Binding("x", "cancel", "Cancel run", id="bench.cancel"),
+        Binding("b", "baseline", "Make baseline", id="bench.baseline"),
+    ]
+
+    def __init__(self, runtime: RuntimeLike, clock: Clock, *,
+                 suite_dirs: Sequence[Path] | None = None, database: Path | None = None) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.clock = clock
+        self.suites = find_suites(suite_dirs if suite_dirs is not None else default_suite_dirs())
+        self.database = database or runtime.config.database_path
+        self.running = False
+        self.status = "pick a suite, a host and a model, then r to run"
+        self.last_run_id: int | None = None
+        self._progress: Progress | None = None
+        self._last_draw = 0.0
+
+    def compose(self) -> ComposeResult:
+        hosts = [(h.name, h.name) for h in self.runtime.config.hosts]
+        with Horizontal(id="bench-pickers"):
+            yield Select([(p.stem, str(p)) for p in self.suites], prompt="suite",
+                         id="pick-suite")
+            yield Select(hosts, prompt="host", id="pick-host")
+            yield Select([], prompt="model", id="pick-model")
+        yield Static(self.status, id="bench-status")
+        yield ProgressBar(id="bench-progress", show_eta=False)
+        table: DataTable[Any] = DataTable(id="bench-results", cursor_type="row",
+                                          zebra_stripes=True)
+        yield table
+        with Horizontal(id="bench-charts"):
+            yield PlotextPlot(id="chart-ttft")
+            yield PlotextPlot(id="chart-tg")
+            yield PlotextPlot(id="chart-history")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(*CELL_HEADER[:-1], "verdict", "note")
+        hosts = self.runtime.config.hosts
+        if len(hosts) == 1:
+            self.query_one("#pick-host", Select).value = hosts[0].name
+        if len(self.suites) == 1:
+            self.query_one("#pick-suite", Select).value = str(self.suites[0])
+
+    # ------------------------------------------------------------------ selection
+
+    def _picked(self, widget: str) -> str | None:
+        value = self.query_one(widget, Select).value
+        return value if isinstance(value, str) else None
+
+    @on(Select.Changed, "#pick-host")
+    def _host_changed(self, event: Select.Changed) -> None:
+        host = self._picked("#pick-host")
+        models = sorted(self.runtime.state.host(host).models) if host else []
+        picker = self.query_one("#pick-model", Select)
+        picker.set_options([(m, m) for m in models])
+        if len(models) == 1:
+            picker.value = models[0]
+
+    @on(Select.Changed)
+    def _selection_changed(self, event: Select.Changed) -> None:
+        if not self.running:
+            self._load_latest()
+
+    # ------------------------------------------------------------------ actions
+
+    def set_status(self, text: str, *, problem: bool = False) -> None:
+        self.status = text
+        status = self.query_one("#bench-status", Static)
+        status.update(text)
+        status.set_class(problem, "-problem")
+
+    def action_run(self) -> None:
+        if self.running:
+            self.set_status("a run is already going; x cancels it", problem=True)
+            return
+        path, host, model = (self._picked("#pick-suite"), self._picked("#pick-host"),
+                             self._picked("#pick-model"))
+        if not (path and host and model):
+            self.set_status("pick a suite, a host and a model first", problem=True)
+            return
+        try:
+            suite = load_suite(Path(path))
+        except ConfigError as exc:
+            self.set_status(str(exc), problem=True)
+            return
+        activity = self.runtime.state.host(host).activity
+        plan = plan_run(suite, model, activity)
+        recent = recent_requests(activity, self.clock())
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run(Path(path), host, model)
+
+        self.app.push_screen(BenchPlanModal(suite.name, host, model, plan, recent), answered)
+
+    def action_cancel(self) -> None:
+        if self.running:
+            self.workers.cancel_group(self, "bench-run")
+            self.set_status("cancelling…")
+
+    def action_baseline(self) -> None:
+        if self.last_run_id is not None and not self.running:
+            self._set_baseline(self.last_run_id)
+
+    # ------------------------------------------------------------------ workers
+
+    @work(exclusive=True, group="bench-run", exit_on_error=False)
+    async def _run(self, path: Path, host: str, model: str) -> None:
+        self.running = True
+        self._progress = None
+        try:
+            suite = load_suite(path)
+            target = target_for_host(self.runtime.config.host(host), model)
+            marker = new_marker()
+            state = self.runtime.state
+
+            def foreign() -> frozenset[str]:
+                return foreign_inflight_ids(state.host(host).inflight.values(), marker)
+
+            store = await BenchStore.open(self.database)
+            try:
+                self.set_status(f"running {suite.name} on {host} / {model}…")
+                result = await run_and_store(store, suite, target, source=path,
+                                             foreign_inflight=foreign, marker=marker,
+                                             on_progress=self._on_progress, clock=self.clock)
+                self.last_run_id = result.run_id
+                await self._show(store, result.loaded, result.judgement)
+            finally:
+                await store.close()
+        except (BenchError, HistoryError, ConfigError) as exc:
+            self.set_status(str(exc), problem=True)
+        except asyncio.CancelledError:
+            self.set_status("run cancelled; what it measured is stored as cancelled",
+                            problem=True)
+            raise
+        finally:
+            self.running = False
+
+    def _on_progress(self, event: Progress) -> None:
+        self._progress = event
+        now = time.monotonic()
+        if event.phase != "done" and now - self._last_draw < DRAW_INTERVAL_S:
+            return
+        self._last_draw = now
+        bar = self.query_one("#bench-progress", ProgressBar)
+        bar.update(total=event.total, progress=event.done)
+        detail = f"{event.cell or event.phase} ({event.cell_index + 1}/{event.cells})"
+        last = event.last
+        if last is not None and last.ttft_ms is not None:
+            detail += f"  TTFT {last.ttft_ms:.0f} ms"
+        if last is not None and (last.tg_norm or last.tg_client):
+            detail += f"  {(last.tg_norm or last.tg_client or 0):.1f} t/s"
+        if event.phase != "done":
+            self.set_status(f"{event.done}/{event.total} requests  {detail}")
+
+    @work(exclusive=True, group="bench-load", exit_on_error=False)
+    async def _load_latest(self) -> None:
+        path, host, model = (self._picked("#pick-suite"), self._picked("#pick-host"),
+                             self._picked("#pick-model"))
+        if not (path and host and model) or not self.database.exists():
+            return
+        try:
+            name = load_suite(Path(path)).name
+            store = await BenchStore.open(self.database)
+            try:
+                runs = await store.runs(host=host, model=model, suite_name=name, limit=1)
+                if runs:
+                    self.last_run_id = runs[0].id
+                    await self._show(store, await load_run(store, runs[0].id), None)
+            finally:
+                await store.close()
+        except (ConfigError, HistoryError) as exc:
+            self.set_status(str(exc), problem=True)
+
+    @work(exclusive=True, group="bench-load", exit_on_error=False)
+    async def _set_baseline(self, run_id: int) -> None:
+        try:
+            store = await BenchStore.open(self.database)
+            try:
+                run = await store.set_baseline(run_id, now=self.clock())
+                await self._show(store, await load_run(store, run_id), None)
+            finally:
+                await store.close()
+            self.set_status(f"run {run.id} is now the baseline for {run.host} / {run.model} / "
+                            f"{run.suite_name}")
+        except HistoryError as exc:
+            self.set_status(str(exc), problem=True)
+
+    # ------------------------------------------------------------------ drawing
+
+    async def _show(self, store: BenchStore, loaded: LoadedRun,
+                    judgement: Judgement | None) -> None:
+        run = loaded.run
+        verdicts = {c.cell: c.verdict.value if c.verdict else None
+                    for c in judgement.result.cells} if judgement else {}
+        table = self.query_one(DataTable)
+        table.clear()
+        for summary, row in zip(loaded.cells, cell_rows(loaded.cells), strict=True):
+            table.add_row(*row[:-1], verdict_text(verdicts.get(summary.cell)), row[-1],
+                          key=summary.cell)
+        baseline = await store.baseline(run.host, run.model, run.suite_name)
+        history = list(reversed(await store.runs(host=run.host, model=run.model,
+                                                 suite_name=run.suite_name,
+                                                 limit=HISTORY_RUNS)))
+        cells = [(r.id, (await load_run(store, r.id)).cells) for r in history
+                 if r.status == "done"]
+        self._draw_charts(loaded, history_points(cells, baseline))
+        verdict = run.verdict or (judgement.result.verdict.value if judgement else None)
+        summary = f"run {run.id}: {run.status}"
+        if verdict:
+            summary += f", {verdict} against baseline run {run.compared_to or baseline}"
+        elif baseline is None:
+            summary += "; no baseline yet (b makes this run the baseline)"
+        if run.polluted:
+            summary += f"; POLLUTED by {len(run.foreign_requests)} foreign request(s)"
+        self.set_status(summary, problem=verdict in ("FAIL", "UNSTABLE") or run.polluted)
+
+    def _draw_charts(self, loaded: LoadedRun, history: Sequence[Any]) -> None:
+        for widget, metric, title, unit in (("#chart-ttft", "ttft_ms", "TTFT p50", "ms"),
+                                            ("#chart-tg", "decode", "decode p50", "t/s")):
+            plot = self.query_one(widget, PlotextPlot)
+            plt = plot.plt
+            plt.clear_data()
+            plt.clear_figure()
+            for series in by_concurrency(loaded.cells, metric):
+                plt.plot(list(series.x), list(series.y), label=series.label, marker="braille")
+            plt.title(f"{title} vs concurrency")
+            plt.xlabel("concurrency")
+            plt.ylabel(unit)
+            plot.refresh()
+        plot = self.query_one("#chart-history", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if history:
+            xs = list(range(1, len(history) + 1))
+            plt.plot(xs, [p.decode for p in history], marker="braille", label="decode t/s")
+            marked = [(x, p.decode) for x, p in zip(xs, history, strict=True) if p.baseline]
+            if marked:
+                plt.scatter([m[0] for m in marked], [m[1] for m in marked], marker="B",
+                            label="baseline")
+            plt.xticks(xs, [str(p.run_id) for p in history])
+        plt.title("decode t/s by run")
+        plt.xlabel("run")
+        plot.refresh()

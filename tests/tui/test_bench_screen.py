@@ -1,0 +1,132 @@
+"""The Bench screen against a simulated llama-swap host on loopback: plan, run, results,
+baseline, verdict, cancel (llama-swap-api §1.1 inference, §1.3 `/running`)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, Static
+
+from swapdeck.bench.store import BenchStore
+from swapdeck.config import parse_config
+from swapdeck.events import ModelState
+from swapdeck.sim import SimHost, SimModel
+from swapdeck.tui.screens.bench import BenchPlanModal, BenchScreen, find_suites
+from tests.tui.conftest import FedRuntime, host_events, until
+
+SUITE = """
+name = "tui"
+[grid]
+prompt_tokens = [64]
+gen_tokens = [6]
+concurrency = [1, 2]
+[run]
+repetitions = {reps}
+warmup = 1
+"""
+
+
+class Harness(App[None]):
+    def __init__(self, screen: BenchScreen) -> None:
+        super().__init__()
+        self.bench = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.bench)
+
+
+@pytest.fixture
+async def sim() -> Any:
+    host = SimHost("v250", models=(SimModel("fast", load_s=0.05, prefill_tps=40_000.0,
+                                            decode_tps=400.0),))
+    await host.start()
+    yield host
+    await host.stop()
+
+
+def setup(tmp_path: Path, sim: SimHost, reps: int = 3) -> tuple[FedRuntime, BenchScreen]:
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "tui.toml").write_text(SUITE.format(reps=reps), encoding="utf-8")
+    config = parse_config({"data_dir": str(tmp_path), "hosts": [
+        {"name": "sim", "url": sim.url}]})
+    runtime = FedRuntime(config, host_events("sim", models={"fast": ModelState.READY}))
+    screen = BenchScreen(runtime, time.time, suite_dirs=[suites])
+    return runtime, screen
+
+
+def status(screen: BenchScreen) -> str:
+    return str(screen.query_one("#bench-status", Static).render())
+
+
+async def test_run_shows_results_then_a_rerun_is_judged_against_the_baseline(
+        tmp_path: Path, sim: SimHost) -> None:
+    runtime, screen = setup(tmp_path, sim)
+    async with runtime, Harness(screen).run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: screen.query_one("#pick-model").value == "fast",
+                    "the only host and model picked")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BenchPlanModal), "the plan")
+        plan = str(pilot.app.screen.query_one("#plan-body", Static).render())
+        assert "2 cell(s), 12 requests" in plan and "estimated duration" in plan
+        await pilot.press("y")
+        await until(pilot, lambda: "run 1: done" in status(screen), "the first run")
+        table = screen.query_one(DataTable)
+        assert table.row_count == 2
+        assert "no baseline yet" in status(screen)
+
+        await pilot.press("b")
+        await until(pilot, lambda: "now the baseline" in status(screen), "baseline set")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BenchPlanModal), "the plan")
+        await pilot.press("y")
+        await until(pilot, lambda: "run 2: done" in status(screen), "the rerun", tries=300)
+        assert "against baseline run 1" in status(screen)
+        verdicts = {str(table.get_row_at(i)[-2]) for i in range(table.row_count)}
+        assert verdicts <= {"PASS", "WARN", "UNSTABLE"} and verdicts  # never FAIL on a rerun
+    async with await BenchStore.open(tmp_path / "history.sqlite") as store:
+        runs = await store.runs()
+        assert [r.status for r in runs] == ["done", "done"]
+        assert runs[0].compared_to == runs[1].id
+
+
+async def test_declining_the_plan_sends_nothing(tmp_path: Path, sim: SimHost) -> None:
+    runtime, screen = setup(tmp_path, sim)
+    async with runtime, Harness(screen).run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: screen.query_one("#pick-model").value == "fast", "picked")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BenchPlanModal), "the plan")
+        await pilot.press("n")
+        await pilot.pause()
+        assert not screen.running and sim.served == 0
+
+
+async def test_cancel_stores_a_cancelled_run(tmp_path: Path, sim: SimHost) -> None:
+    runtime, screen = setup(tmp_path, sim, reps=200)
+    async with runtime, Harness(screen).run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: screen.query_one("#pick-model").value == "fast", "picked")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BenchPlanModal), "the plan")
+        await pilot.press("y")
+        await until(pilot, lambda: "requests" in status(screen) and sim.served > 6, "running")
+        await pilot.press("x")
+        await until(pilot, lambda: "cancelled" in status(screen) and not screen.running,
+                    "cancelled")
+    with sqlite3.connect(tmp_path / "history.sqlite") as conn:
+        assert conn.execute("SELECT status FROM bench_runs").fetchall() == [("cancelled",)]
+
+
+def test_suites_are_found_by_name_first_folder_wins(tmp_path: Path) -> None:
+    mine, bundled = tmp_path / "mine", tmp_path / "bundled"
+    mine.mkdir()
+    bundled.mkdir()
+    (mine / "smoke.toml").write_text("x", encoding="utf-8")
+    (bundled / "smoke.toml").write_text("y", encoding="utf-8")
+    (bundled / "sweep.toml").write_text("z", encoding="utf-8")
+    assert find_suites([mine, bundled, tmp_path / "none"]) == [mine / "smoke.toml",
+                                                                bundled / "sweep.toml"]
