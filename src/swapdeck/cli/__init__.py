@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"swapdeck {__version__}")
     parser.add_argument("--config", type=str, default=None,
                         help="config file (default: $SWAPDECK_CONFIG, then the XDG config dir)")
+    parser.add_argument("--theme", default=None,
+                        help="theme name (swapdeck-dark, swapdeck-light, or one of yours)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -43,13 +45,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 2
     try:
+        if func is None:
+            return _cockpit(args, parser)
         return int(func(args))
     except ConfigError as exc:
         print(f"swapdeck: config error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _cockpit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Plain `swapdeck`: the TUI on the configured fleet, or a pointer to the demo."""
+    from pathlib import Path
+
+    from swapdeck.config import find_config, load_config
+
+    path = find_config(Path(args.config) if args.config else None)
+    if path is None:
+        parser.print_help()
+        print("\nNo config found (--config, $SWAPDECK_CONFIG, ~/.config/swapdeck/config.toml)."
+              "\nTry `swapdeck demo`, or copy sample-configs/swapdeck.toml.", file=sys.stderr)
+        return 2
+    config = load_config(path)
+    if not config.hosts:
+        raise ConfigError(path, "hosts", "expected at least one [[hosts]] entry")
+    from swapdeck.tui.app import run_app
+
+    return run_app(config, theme=args.theme or config.theme)

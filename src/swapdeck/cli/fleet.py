@@ -38,7 +38,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sim.set_defaults(func=_sim)
 
     demo = subparsers.add_parser("demo", help="the full TUI against a simulated fleet")
-    demo.add_argument("--theme", default=None)
     demo.set_defaults(func=_demo)
 
 
