@@ -85,7 +85,7 @@ class StartingScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("swapdeck — opening history and connecting to hosts…",
                                     "dim"), id="starting-message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def show_error(self, message: str) -> None:
         self.query_one("#starting-message", Static).update(Content.assemble(
@@ -100,8 +100,13 @@ def _screen_factory(screen_class: type[Screen[Any]], runtime: RuntimeLike,
     return partial(build, runtime, clock)
 
 
+SCREENS_GROUP = Binding.Group("Screens", compact=True)
+"""The number keys share one footer entry ("123 Screens"): 80 columns are few."""
+
+
 def _mode_bindings() -> list[BindingType]:
-    return [Binding(spec.key, f"goto('{spec.name}')", spec.title, id=f"mode.{spec.name}")
+    return [Binding(spec.key, f"goto('{spec.name}')", spec.title, id=f"mode.{spec.name}",
+                    group=SCREENS_GROUP)
             for spec in MODE_SPECS]
 
 
@@ -112,7 +117,7 @@ class SwapdeckApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *_mode_bindings(),
         Binding("question_mark", "show_keys", "Keys", id="app.keys"),
-        Binding("slash", "focus_filter", "Filter", id="app.filter"),
+        Binding("slash", "focus_filter", "Filter", id="app.filter", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
@@ -132,6 +137,7 @@ class SwapdeckApp(App[int]):
         self._wanted_modes = None if modes is None else set(modes)
         self.runtime: RuntimeLike | None = None
         self.startup_error = ""
+        self.shutdown_error = ""
         self.loaded_themes: list[str] = []
         self._exit_stack = AsyncExitStack()
         self._closed = False
@@ -203,7 +209,11 @@ class SwapdeckApp(App[int]):
         """Stop hosts and flush history; safe to call twice."""
         if not self._closed:
             self._closed = True
-            await self._exit_stack.aclose()
+            try:
+                await self._exit_stack.aclose()
+            except Exception as exc:  # quitting must still quit; say what was not saved
+                self.shutdown_error = (f"could not close cleanly ({type(exc).__name__}: {exc});"
+                                       " the last moments of history may be missing")
 
     async def action_quit(self) -> None:
         await self.close_runtime()  # the history flush must finish before we go
@@ -322,8 +332,15 @@ def run_app(config: Config, theme: str | None = None) -> int:
 
     app = SwapdeckApp(lambda: FleetRuntime(config), theme=theme or config.theme)
     code = app.run()
-    if app.startup_error:
-        print(f"swapdeck: {app.startup_error}", file=sys.stderr)
+    return _report(app, code)
+
+
+def _report(app: SwapdeckApp, code: int | None) -> int:
+    """The exit code, with startup or shutdown trouble printed once the screen is gone."""
+    for problem in (app.startup_error, app.shutdown_error):
+        if problem:
+            print(f"swapdeck: {problem}", file=sys.stderr)
+    if app.startup_error or app.shutdown_error:
         return 1
     return code if isinstance(code, int) else 0
 
@@ -353,7 +370,4 @@ async def _run_demo(data_dir: Path, theme: str | None) -> int:
         code = await app.run_async()
     finally:
         await fleet.stop()
-    if app.startup_error:
-        print(f"swapdeck: {app.startup_error}", file=sys.stderr)
-        return 1
-    return code if isinstance(code, int) else 0
+    return _report(app, code)

@@ -91,7 +91,7 @@ class FleetScreen(Screen[None]):
         yield FleetTable()
         with VerticalScroll(id="detail-scroll", can_focus=False):
             yield self._detail
-        yield Footer()
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         names = self.host_names()
