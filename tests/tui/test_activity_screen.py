@@ -202,7 +202,7 @@ async def test_inflight_panel_lists_running_requests_across_hosts() -> None:
         assert "answering" in lines[first] and "qwen3-30b" in lines[first]
         assert "POST /v1/chat/completions" in lines[first]
         assert "2.0s" in lines[first + 1] and "waiting" in lines[first + 1]
-        assert "· old 3 (count only: older llama-swap)" in text
+        assert "· old 3 (count only)" in text
 
 
 async def test_model_filter_offers_catalog_and_seen_models() -> None:

@@ -33,6 +33,7 @@ from swapdeck.tui.widgets.activity_window import (
     ActivityWindow,
     FeedRow,
     NewRecordTracker,
+    TimeOrder,
     hosts_of,
     initial_rows,
     known_models,
@@ -43,6 +44,8 @@ from swapdeck.tui.widgets.activity_window import (
 PAGE_SIZE = 200
 STATS_INTERVAL_S = 0.5
 """Percentiles over the window are recomputed at most this often (they are not free)."""
+INFLIGHT_INTERVAL_S = 0.25
+"""The in-flight panel is for a glance: four repaints a second are plenty."""
 NARROW_BELOW = 140
 """Below this width the per-model panel moves under the table."""
 
@@ -81,6 +84,7 @@ class ActivityScreen(Screen[None]):
         self.message = ""
         self._window = ActivityWindow()
         self._tracker = NewRecordTracker()
+        self._time_order = TimeOrder()
         self._seen_models: set[str] = set()
         self._history_exhausted = False
         self._paging = False
@@ -89,6 +93,8 @@ class ActivityScreen(Screen[None]):
         self._refresh_pending = False
         self._stats_at = 0.0
         self._stats_scheduled = False
+        self._status_text = ""
+        self._inflight_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield ActivityFilterBar(id="activity-filters")
@@ -107,7 +113,7 @@ class ActivityScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._apply_layout_class(self.app.size.width)
-        self.query_one(InflightPanel).max_rows = 2 if self.app.size.height < 34 else 6
+        self._size_panels(self.app.size.height)
         self._rebuild()
         self.table.focus()
         self.set_interval(1.0, self._tick)
@@ -133,7 +139,13 @@ class ActivityScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self._apply_layout_class(self.size.width)
-        self.query_one(InflightPanel).max_rows = 2 if self.size.height < 34 else 6
+        self._size_panels(self.size.height)
+
+    def _size_panels(self, height: int) -> None:
+        rows = 2 if height < 34 else 5
+        panel = self.query_one(InflightPanel)
+        if panel.max_rows != rows:
+            panel.max_rows = rows
 
     def _apply_layout_class(self, width: int) -> None:
         self.set_class(width < NARROW_BELOW, "-narrow")
@@ -152,6 +164,7 @@ class ActivityScreen(Screen[None]):
         self._refresh_pending = False
         changed, self._dirty_hosts = self._dirty_hosts, set()
         state = self.runtime.state
+        self._time_order.update(state)
         fresh = self._tracker.take_new(state, changed or None)
         self._note_models(fresh)
         matching = [row for row in fresh if self.filter.matches(row.host, row.record)]
@@ -163,15 +176,17 @@ class ActivityScreen(Screen[None]):
                 self._update_stats()
         else:
             self.new_while_paused += len(matching)
-        self._update_inflight()
+        if time.monotonic() - self._inflight_at >= INFLIGHT_INTERVAL_S:
+            self._update_inflight()
         self._update_status()
 
     def _rebuild(self) -> None:
         """The window from memory for the current filter, following the newest row."""
         state = self.runtime.state
         self._tracker.mark_all_seen(state)
+        self._time_order.update(state)
         rows = initial_rows(state, self.filter, with_history=self.runtime.store is not None,
-                            capacity=self._window.capacity)
+                            capacity=self._window.capacity, in_order=self._time_order.in_order)
         self._window.replace(rows)
         self._note_models(rows)
         self.following = True
@@ -208,6 +223,7 @@ class ActivityScreen(Screen[None]):
     # ------------------------------------------------------------------ panels
 
     def _update_inflight(self) -> None:
+        self._inflight_at = time.monotonic()
         names = hosts_of(self.runtime.state, [h.name for h in self.runtime.config.hosts])
         picture = inflight_picture(self.runtime.state, names, self.filter, self.clock())
         self.query_one(InflightPanel).show(picture)
@@ -239,7 +255,10 @@ class ActivityScreen(Screen[None]):
         parts.append(f"{len(self._window):,} rows")
         if not self.filter.is_empty:
             parts.append("filtered")
-        self.query_one("#activity-status", Static).update(" · ".join(parts))
+        status = " · ".join(parts)
+        if status != self._status_text:  # one line, fixed height: never a layout pass
+            self._status_text = status
+            self.query_one("#activity-status", Static).update(status, layout=False)
 
     # ------------------------------------------------------------------ actions
 

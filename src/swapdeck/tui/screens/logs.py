@@ -208,7 +208,7 @@ class LogsScreen(Screen[None]):
         if self.problem:
             parts.insert(0, self.problem)  # first, so a narrow terminal still shows it
         status.set_class(bool(self.problem), "-problem")
-        status.update(" · ".join(parts))
+        status.update(" · ".join(parts), layout=False)  # one line, fixed height
 
     def _source_label(self) -> str:
         if self.source.startswith(MODEL_PREFIX):

@@ -73,19 +73,22 @@ def inflight_picture(state: FleetState, hosts: Iterable[str], flt: ActivityFilte
 
 
 def render_inflight(picture: InflightPicture, width: int, max_rows: int) -> Text:
-    """The panel's text: a title line (with count-only hosts), up to `max_rows` request
-    lines, "+N more"."""
-    text = Text()
+    """The panel's text: a title line (with how many are not listed, and the count-only
+    hosts), then up to `max_rows` request lines, the longest-running first."""
+    text = Text(no_wrap=True, overflow="ellipsis")  # one line per request, whatever the width
     hosts = len({line.host for line in picture.lines} | {h for h, _ in picture.count_only})
     if picture.total == 0:
         text.append("In flight: nothing running", style="bold")
         return text
     text.append(f"In flight: {picture.total} on {hosts} host{'s' if hosts != 1 else ''}",
                 style="bold")
+    shown = picture.lines[:max_rows]
+    hidden = len(picture.lines) - len(shown)
+    if hidden > 0:
+        text.append(f" · {hidden} more not listed", style="dim")
     if picture.count_only:
         counts = ", ".join(f"{host} {count}" for host, count in picture.count_only)
-        text.append(f" · {counts} (count only: older llama-swap)", style="dim")
-    shown = picture.lines[:max_rows]
+        text.append(f" · {counts} (count only)", style="dim")
     if not shown:
         return text
     model_width = min(32, max(len(line.model) for line in shown))
@@ -106,17 +109,13 @@ def render_inflight(picture: InflightPicture, width: int, max_rows: int) -> Text
             text.append(" ")
             path = line.path  # last column: cut when too long, never padded
             text.append(fit(path, rest - 1) if len(path) > rest - 1 else path)
-    hidden = len(picture.lines) - len(shown)
-    if hidden > 0:
-        text.append(f"\n+{hidden} more", style="dim")
     return text
 
 
 class InflightPanel(Static):
     DEFAULT_CSS = """
     InflightPanel {
-        height: auto;
-        max-height: 8;
+        height: 6;
         padding: 0 1;
         background: $boost;
     }
@@ -124,9 +123,20 @@ class InflightPanel(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
-        self.max_rows = 5
+        self._max_rows = 5
         self._last: Text | None = None
         self._picture: InflightPicture | None = None
+
+    @property
+    def max_rows(self) -> int:
+        return self._max_rows
+
+    @max_rows.setter
+    def max_rows(self, rows: int) -> None:
+        # A fixed height: requests starting and ending must not make the table below jump
+        # (nor cost a full-screen layout pass each time).
+        self._max_rows = rows
+        self.styles.height = rows + 1
 
     def on_resize(self) -> None:
         if self._picture is not None:
@@ -138,4 +148,4 @@ class InflightPanel(Static):
         text = render_inflight(picture, width, self.max_rows)
         if self._last is None or text.plain != self._last.plain:
             self._last = text
-            self.update(text)
+            self.update(text, layout=False)  # fixed height: repaint this panel only

@@ -64,7 +64,7 @@ class ModelStatsPanel(Static):
         text = render_stats(stats, width, rows, window_rows)
         if text.plain != self._last:
             self._last = text.plain
-            self.update(text)
+            self.update(text, layout=False)  # a fixed-size panel: no layout pass needed
 
     def on_resize(self) -> None:
         self.show(self._stats, self._window_rows)  # the lines were cut for the old size

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -36,6 +37,14 @@ from swapdeck.tui.widgets.activity_columns import (
 from swapdeck.tui.widgets.activity_window import FeedRow, RowKey
 
 CURSOR_MARK = "›"
+
+
+@dataclass(frozen=True, slots=True)
+class _Palette:
+    header: Style
+    plain: tuple[Style, Style, Style]
+    """normal, unknown ("—"), error."""
+    cursor: tuple[Style, Style, Style]
 
 
 class ActivityTable(ScrollView, can_focus=True):
@@ -96,6 +105,7 @@ class ActivityTable(ScrollView, can_focus=True):
         self._layout_for: tuple[int, bool] | None = None
         self._cache: LRUCache[tuple[RowKey, bool, int], Strip] = LRUCache(512)
         self._programmatic_scroll = False
+        self._palette: _Palette | None = None
         self.cursor = 0
 
     # ------------------------------------------------------------------ data in
@@ -221,19 +231,38 @@ class ActivityTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._cache.clear()
+        self._forget_styles()
 
     def on_focus(self, event: events.Focus) -> None:
-        self._cache.clear()  # the cursor's colours differ with focus
+        self._forget_styles()  # the cursor's colours differ with focus
         self.refresh()
 
     def on_blur(self, event: events.Blur) -> None:
-        self._cache.clear()
+        self._forget_styles()
         self.refresh()
+
+    def _forget_styles(self) -> None:
+        self._palette = None
+        self._cache.clear()
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, len(self._rows) + 1)
         self._cache.clear()
+
+    def _styles(self) -> _Palette:
+        # Looking styles up costs more than painting a row; they change only with CSS,
+        # theme or focus, so they are worked out once.
+        if self._palette is None:
+            base = self.rich_style
+            cursor = base + self.get_component_rich_style("activity-table--cursor")
+            error = self.get_component_rich_style("activity-table--error", partial=True)
+            unknown = self.get_component_rich_style("activity-table--unknown", partial=True)
+            self._palette = _Palette(
+                header=base + self.get_component_rich_style("activity-table--header"),
+                plain=(base, base + unknown, base + error),
+                cursor=(cursor, cursor + unknown, cursor + error),
+            )
+        return self._palette
 
     def _current_columns(self, width: int, now: float) -> list[PlacedColumn]:
         oldest = self._rows[-1].record.finished_at if self._rows else None
@@ -248,12 +277,12 @@ class ActivityTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         now = self._clock()
         columns = self._current_columns(width, now)
-        base = self.rich_style
+        palette = self._styles()
         if y == 0:
-            return self._header_strip(columns, width, base)
+            return self._header_strip(columns, width, palette.header)
         index = round(self.scroll_y) + y - 1
         if not 0 <= index < len(self._rows):
-            return Strip.blank(width, base)
+            return Strip.blank(width, palette.plain[0])
         row = self._rows[index]
         is_cursor = index == self.cursor
         day = time.localtime(now).tm_yday  # a row's time gains its date at midnight
@@ -261,37 +290,45 @@ class ActivityTable(ScrollView, can_focus=True):
         cached = self._cache.get(key)
         if cached is not None and cached.cell_length == width:
             return cached
-        strip = self._row_strip(row, columns, width, base, is_cursor, now)
+        strip = self._row_strip(row, columns, width,
+                                palette.cursor if is_cursor else palette.plain, is_cursor, now)
         self._cache[key] = strip
         return strip
 
-    def _header_strip(self, columns: list[PlacedColumn], width: int, base: Style) -> Strip:
-        style = base + self.get_component_rich_style("activity-table--header")
+    def _header_strip(self, columns: list[PlacedColumn], width: int, style: Style) -> Strip:
         text = " " + " ".join(fit(p.column.title, p.width, right=p.right) for p in columns)
         return Strip([Segment(fit(text, width), style)], width)
 
-    def _row_strip(self, row: FeedRow, columns: list[PlacedColumn], width: int, base: Style,
-                   is_cursor: bool, now: float) -> Strip:
-        if is_cursor:
-            base = base + self.get_component_rich_style("activity-table--cursor")
-        # Partial styles: colour only, so the cursor's background shows through.
-        error = base + self.get_component_rich_style("activity-table--error", partial=True)
-        unknown = base + self.get_component_rich_style("activity-table--unknown", partial=True)
+    def _row_strip(self, row: FeedRow, columns: list[PlacedColumn], width: int,
+                   styles: tuple[Style, Style, Style], is_cursor: bool, now: float) -> Strip:
+        """One row; neighbouring cells of one style share a segment (fewer to composite)."""
+        normal, unknown, error = styles
         values = cell_values(row.host, row.record, now)
-        segments = [Segment(CURSOR_MARK if is_cursor else " ", base)]
-        used = 1
+        failed = not row.record.ok
+        segments: list[Segment] = []
+        run: list[str] = [CURSOR_MARK if is_cursor else " "]
+        run_style = normal
         for number, placed in enumerate(columns):
-            if number:
-                segments.append(Segment(" ", base))
-                used += 1
             value = values[placed.column.key]
-            style = base
             if value == DASH:
                 style = unknown
-            elif placed.column.key == "status" and not row.record.ok:
+            elif failed and placed.column.key == "status":
                 style = error
-            segments.append(Segment(fit(value, placed.width, right=placed.right), style))
-            used += placed.width
+            else:
+                style = normal
+            cell = fit(value, placed.width, right=placed.right)
+            if style is not run_style:
+                if number:
+                    run.append(" ")
+                segments.append(Segment("".join(run), run_style))
+                run, run_style = [cell], style
+            else:
+                if number:
+                    run.append(" ")
+                run.append(cell)
+        segments.append(Segment("".join(run), run_style))
+        strip = Strip(segments)
+        used = strip.cell_length
         if used < width:
-            segments.append(Segment(" " * (width - used), base))
-        return Strip(segments, max(width, used)).crop(0, width)
+            return Strip([*segments, Segment(" " * (width - used), normal)], width)
+        return strip.crop(0, width) if used > width else strip

@@ -17,8 +17,10 @@ oldest in-memory rows: below that, per-host gaps are possible, and paging fills 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from swapdeck.events import ActivityRecord
 from swapdeck.fleet.state import FleetState, HostState
@@ -56,6 +58,18 @@ class ActivityFilter:
             return False
         return not (self.errors_only and record.ok)
 
+    def record_test(self) -> Callable[[ActivityRecord], bool]:
+        """`matches` for one host's records, minus the host check: cheapest for the filter
+        at hand (a rebuild runs it on up to 2,000 records per host, on a keypress)."""
+        model, errors_only = self.model, self.errors_only
+        if model is None and not errors_only:
+            return lambda record: True
+        if not errors_only:
+            return lambda record: record.model == model
+        return lambda record: ((model is None or record.model == model)
+                               and record.status_code is not None
+                               and not 200 <= record.status_code < 300)
+
     @property
     def is_empty(self) -> bool:
         return self.host is None and self.model is None and not self.errors_only
@@ -73,17 +87,87 @@ def memory_cutoff(state: FleetState) -> RowKey | None:
     return max(oldest) if oldest else None
 
 
+def in_time_order(host: HostState) -> bool:
+    """True when a host's records arrived oldest first (always, unless a late reconcile
+    appended older ones): then reading the deque backwards gives newest first. O(n);
+    `TimeOrder` keeps the same answer up to date in O(new records)."""
+    times = [r.finished_at for r in host.activity]
+    return all(map(operator.le, times, islice(times, 1, None)))
+
+
+class TimeOrder:
+    """Which hosts' in-memory records are in time order, checked only on what is new.
+
+    An out-of-order record stays in a host's deque for `maxlen` more arrivals; until it
+    has left, that host's rows are sorted rather than read backwards.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+        self._last_at: dict[str, float] = {}
+        self._disordered_until: dict[str, int] = {}
+
+    def update(self, state: FleetState) -> None:
+        for name, host in state.hosts.items():
+            seen = self._seen.get(name, 0)
+            fresh = host.requests_seen - seen
+            if fresh <= 0:
+                continue
+            records = host.activity
+            take = min(fresh, len(records))
+            last = self._last_at.get(name, float("-inf")) if fresh <= len(records) else \
+                float("-inf")
+            first_number = host.requests_seen - take + 1  # arrival number of the first new
+            for offset, record in enumerate(islice(records, len(records) - take, None)):
+                if record.finished_at < last:
+                    leaves_at = first_number + offset + (records.maxlen or len(records))
+                    self._disordered_until[name] = max(self._disordered_until.get(name, 0),
+                                                       leaves_at)
+                last = record.finished_at
+            self._seen[name] = host.requests_seen
+            self._last_at[name] = last
+
+    def in_order(self, host: HostState) -> bool:
+        return host.requests_seen >= self._disordered_until.get(host.name, 0)
+
+
+def _newest_first(host: HostState, flt: ActivityFilter, cutoff: RowKey | None,
+                  capacity: int, in_order: bool) -> Iterator[FeedRow]:
+    """The host's matching rows at or above `cutoff`, newest first, made only as consumed."""
+    if flt.host is not None and host.name != flt.host:
+        return iter(())
+    if not in_order:
+        rows = sorted(_host_rows(host, flt), key=lambda row: row.key, reverse=True)
+        return iter([row for row in rows if cutoff is None or row.key >= cutoff][:capacity])
+
+    wanted = flt.record_test()
+
+    def backwards() -> Iterator[FeedRow]:
+        for record in reversed(host.activity):
+            if wanted(record):
+                row = FeedRow(host.name, record)
+                if cutoff is not None and row.key < cutoff:
+                    return
+                yield row
+
+    return backwards()
+
+
 def initial_rows(state: FleetState, flt: ActivityFilter, *, with_history: bool,
-                 capacity: int = WINDOW_CAPACITY) -> list[FeedRow]:
+                 capacity: int = WINDOW_CAPACITY,
+                 in_order: Callable[[HostState], bool] = in_time_order) -> list[FeedRow]:
     """The newest `capacity` matching rows in memory, newest first.
 
     With a history store, only rows at or above `memory_cutoff` are taken (see module doc);
-    without one, memory is all there is and every row counts.
+    without one, memory is all there is and every row counts. A lazy k-way merge of the
+    hosts' newest-first rows: only about `capacity` rows are ever built, however many
+    hosts hold 2,000 each (this runs on a keypress).
     """
     cutoff = memory_cutoff(state) if with_history else None
-    rows = (row for host in state.hosts.values() for row in _host_rows(host, flt)
-            if cutoff is None or row.key >= cutoff)
-    return heapq.nlargest(capacity, rows, key=lambda row: row.key)
+    streams = [_newest_first(host, flt, cutoff, capacity, in_order(host))
+               for host in state.hosts.values()]
+    merged = heapq.merge(*streams, key=lambda row: row.key, reverse=True)
+    return list(islice(merged, capacity))
 
 
 def older_in_memory(state: FleetState, flt: ActivityFilter, before: RowKey,
