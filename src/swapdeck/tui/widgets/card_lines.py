@@ -335,7 +335,9 @@ def card_lines(card: CardInput, width: int) -> list[Content]:
     model_lines = _model_lines(card, width)
     perf = _gpu_lines(card.host, card.now, width) + _sys_line(card.host, card.now, width)
     if card.host.liveness is not Liveness.CONNECTED:
-        perf = [line.stylize("dim") for line in perf]  # last known, visibly stale
+        # Last known models and numbers of a host we cannot hear: kept, but visibly stale.
+        model_lines = [line.stylize("dim") for line in model_lines]
+        perf = [line.stylize("dim") for line in perf]
     elif not perf:
         perf = [Content.styled("  gpu —  cpu —  ram —  (no performance data from this host)",
                                "dim")]

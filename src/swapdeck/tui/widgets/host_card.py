@@ -41,8 +41,6 @@ class HostCard(Widget):
         return self._lines[1]
 
     def show(self, card: CardInput) -> None:
-        width = self.content_size.width or 76
-        before = len(self._lines_for(width))
         self.card = card
         self._lines = None
         self.host_name = card.host.name
@@ -52,7 +50,9 @@ class HostCard(Widget):
         self.set_class(liveness is Liveness.DOWN, "-down")
         self.set_class(liveness is Liveness.RECONNECTING, "-reconnecting")
         self.border_subtitle = "" if card.control else "read-only"
-        self.refresh(layout=len(self._lines_for(width)) != before)
+        width, height = self.content_size
+        # A new height needs a layout pass; a hidden card (no size yet) always gets one.
+        self.refresh(layout=width == 0 or len(self._lines_for(width)) != height)
 
     def render(self) -> Content:
         return Content("\n").join(self._lines_for(self.content_size.width))
