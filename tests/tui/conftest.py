@@ -187,6 +187,15 @@ def frozen_clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
+@pytest.fixture(autouse=True)
+def _private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """No TUI test reads the user's themes or writes under their home directory."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+
+
 def screen_text(app: SwapdeckApp) -> str:
     """What the current screen shows, as plain text (one line per terminal row)."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

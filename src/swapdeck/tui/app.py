@@ -57,8 +57,9 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
     ModeSpec("1", "fleet", "Fleet", "swapdeck.tui.screens.fleet", "FleetScreen"),
     ModeSpec("2", "activity", "Activity", "swapdeck.tui.screens.activity", "ActivityScreen"),
     ModeSpec("3", "logs", "Logs", "swapdeck.tui.screens.logs", "LogsScreen"),
-    # Bench and Pool arrive later: one line each, e.g.
-    # ModeSpec("4", "bench", "Bench", "swapdeck.tui.screens.bench", "BenchScreen"),
+    ModeSpec("4", "bench", "Bench", "swapdeck.tui.screens.bench", "BenchScreen"),
+    # Pool arrives later: one line, e.g.
+    # ModeSpec("5", "pool", "Pool", "swapdeck.tui.screens.pool", "PoolScreen"),
 )
 """Screens as modes: a mode whose module is not there (yet) gets no key and no command."""
 
