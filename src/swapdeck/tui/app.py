@@ -102,7 +102,7 @@ def _screen_factory(screen_class: type[Screen[Any]], runtime: RuntimeLike,
 
 
 SCREENS_GROUP = Binding.Group("Screens", compact=True)
-"""The number keys share one footer entry ("123 Screens"): 80 columns are few."""
+"""The number keys share one footer entry ("1234 Screens"): 80 columns are few."""
 
 
 def _mode_bindings() -> list[BindingType]:
