@@ -93,11 +93,18 @@ class FleetScreen(Screen[None]):
             yield self._detail
         yield Footer(compact=True)
 
+    def _runs_here(self, name: str, local_names: frozenset[str]) -> bool:
+        config = self._configs.get(name)
+        if config is None:
+            return False
+        if config.local is not None:  # the config says so: simulated hosts are not local
+            return config.local
+        return is_local_url(config.url, local_names)
+
     async def on_mount(self) -> None:
         names = self.host_names()
         local_names = local_host_names()
-        self._is_local = {n: is_local_url(self._configs[n].url, local_names)
-                          if n in self._configs else False for n in names}
+        self._is_local = {n: self._runs_here(n, local_names) for n in names}
         self._cards = {name: HostCard(name) for name in names}
         await self.query_one("#cards", Container).mount_all(self._cards.values())
         if names:
