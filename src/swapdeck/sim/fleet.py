@@ -131,7 +131,9 @@ _NOMIC = SimModel("nomic-embed", name="Nomic Embed v1.5", group="embed", load_s=
 
 
 def _in(group: str, model: SimModel) -> SimModel:
-    return replace(model, group=group)
+    # Demo models vary like real ones: ±6 % per request, and slower per request as
+    # parallel slots fill, so the Activity screen's percentiles and the bench have a spread.
+    return replace(model, group=group, speed_jitter=0.06, slot_contention=0.18)
 
 
 # Groups keep the demo lively: models in different groups run side by side, members of one

@@ -41,7 +41,7 @@ from swapdeck.sim.records import (
 )
 from swapdeck.sim.server import Route, route, to_response
 from swapdeck.sim.simulate import CANCELLED_MESSAGE, upstream_error_message
-from swapdeck.sim.timings import plan_timings
+from swapdeck.sim.timings import plan_timings, speed_factor
 from swapdeck.sim.wire import error_reply, upstream_error_body
 
 CHUNK_INTERVAL_S = 0.02
@@ -188,7 +188,9 @@ class _Exchange:
         cached = 0 if embedding else _cached_tokens(core, model.id, "\n".join(texts),
                                                     body.get("cache_prompt", True) is not False)
         timings = plan_timings(model, prompt_tokens=prompt_tokens, cached_tokens=cached,
-                               output_tokens=output)
+                               output_tokens=output,
+                               speed=speed_factor(model, rng.getrandbits(32),
+                                                  self.proc.in_flight))
         if self.faults.status != 200:
             await asyncio.sleep(min(timings.prompt_ms / 1e3, 0.05))
             message = upstream_error_message(self.faults.status)

@@ -28,6 +28,11 @@ class SimModel:
     capabilities: tuple[str, ...] = ()
     """Capability names shown at v250 (`vision`, `function_calling`, `embedding`, ...)."""
     vram_mb: int = 6000
+    speed_jitter: float = 0.0
+    """Run-to-run spread of a request's speed (0.06 = ±6 %); 0 keeps rates exact for tests."""
+    slot_contention: float = 0.0
+    """Per-request slowdown for each other request on the model at once (parallel slots
+    share memory bandwidth); 0 = none."""
     """VRAM the loaded model occupies; drives the simulated GPU memory (§1.9)."""
 
     def __post_init__(self) -> None:

@@ -35,7 +35,7 @@ from swapdeck.sim.records import (
     tokens_from_timings,
     tokens_from_usage,
 )
-from swapdeck.sim.timings import Timings, plan_timings
+from swapdeck.sim.timings import Timings, plan_timings, speed_factor
 from swapdeck.sim.wire import upstream_error_body
 
 UPSTREAM_ERRORS = {
@@ -127,7 +127,8 @@ async def _upstream(core: HostCore, proc: ModelProcess, entry: InflightEntry,
     embedding = model.is_embedding or request.path.endswith("/embeddings")
     timings = plan_timings(model, prompt_tokens=request.prompt_tokens,
                            cached_tokens=0 if embedding else request.cached_tokens,
-                           output_tokens=0 if embedding else request.output_tokens)
+                           output_tokens=0 if embedding else request.output_tokens,
+                           speed=speed_factor(model, seed, proc.in_flight))
     if request.status != 200:
         await asyncio.sleep(min(timings.prompt_ms / 1e3, 0.05))
         message = upstream_error_message(request.status)

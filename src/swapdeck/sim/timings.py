@@ -47,20 +47,30 @@ class Timings:
         }
 
 
+def speed_factor(model: SimModel, seed: int, concurrent: int) -> float:
+    """How fast one request runs relative to `model`'s nominal rates: its jitter, drawn
+    deterministically from `seed` (one per request from the host's seeded generator), and
+    the slot contention of `concurrent` requests on the model."""
+    spread = ((seed % 10_007) / 10_006 * 2 - 1) * model.speed_jitter
+    return (1 + spread) / (1 + model.slot_contention * max(0, concurrent - 1))
+
+
 def plan_timings(model: SimModel, *, prompt_tokens: int, cached_tokens: int,
-                 output_tokens: int) -> Timings:
-    """Server-side timings of one request on `model`.
+                 output_tokens: int, speed: float = 1.0) -> Timings:
+    """Server-side timings of one request on `model` running at `speed` × its rates.
 
     llama.cpp always re-evaluates at least the last prompt token, so at most
     `prompt_tokens - 1` tokens come from the cache.
     """
+    if speed <= 0:
+        raise ValueError(f"speed must be > 0, got {speed}")
     if prompt_tokens < 1:
         raise ValueError(f"prompt_tokens must be >= 1, got {prompt_tokens}")
     if output_tokens < 0:
         raise ValueError(f"output_tokens must be >= 0, got {output_tokens}")
     cache_n = max(0, min(cached_tokens, prompt_tokens - 1))
     prompt_n = prompt_tokens - cache_n
-    prompt_ms = 1e3 * prompt_n / model.prefill_tps
+    prompt_ms = 1e3 * prompt_n / (model.prefill_tps * speed)
     steps = max(0, output_tokens - 1)
-    predicted_ms = max(_MIN_PREDICTED_MS, 1e3 * steps / model.decode_tps)
+    predicted_ms = max(_MIN_PREDICTED_MS, 1e3 * steps / (model.decode_tps * speed))
     return Timings(cache_n, prompt_n, prompt_ms, output_tokens, predicted_ms)
