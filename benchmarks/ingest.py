@@ -270,7 +270,8 @@ def run_rounds(repeat: int, ref: Callable[[], Measured],
     return rounds
 
 
-def report(title: str, rounds: list[Round], expected: int) -> None:
+def report(title: str, rounds: list[Round], expected: int) -> bool:
+    """Print the medians; False when some run did not store exactly `expected` rows."""
     def median(value: Callable[[Round], float]) -> float:
         return statistics.median(value(r) for r in rounds)
 
@@ -289,9 +290,10 @@ def report(title: str, rounds: list[Round], expected: int) -> None:
           f" goal >= {GOAL_RATE:,} events/s into SQLite")
     wrong = [r.stored for r in rounds if r.stored != expected]
     if wrong:
-        print(f"  WARNING: expected {expected:,} stored rows, found {wrong}")
+        print(f"  WRONG: expected {expected:,} stored rows, found {wrong}")
     else:
         print(f"  {expected:,} rows stored in every run")
+    return not wrong
 
 
 def main() -> None:
@@ -305,13 +307,14 @@ def main() -> None:
     if not 1 <= args.burst < LIVE_PAGE:
         parser.error(f"--burst must be 1..{LIVE_PAGE - 1}: one page must reach a known row")
 
+    complete = True
     if args.only != "activity":
         lines = metrics_stream(args.events)
         size_mb = sum(len(line) + 1 for line in lines) / 1e6
         rounds = run_rounds(args.repeat, lambda: reference(lines),
                             lambda db: asyncio.run(ingest_metrics(lines, db)))
-        report(f"metrics frames (v209..v235): {args.events:,} frames, {size_mb:.1f} MB",
-               rounds, args.events)
+        complete &= report(f"metrics frames (v209..v235): {args.events:,} frames, "
+                           f"{size_mb:.1f} MB", rounds, args.events)
     if args.only != "metrics":
         lines = activity_stream(args.events)
         pages = activity_pages(args.events, args.burst)
@@ -319,8 +322,11 @@ def main() -> None:
         rounds = run_rounds(args.repeat, lambda: reference(lines, pages.values()),
                             lambda db: asyncio.run(
                                 ingest_activity(lines, pages, args.burst, db)))
-        report(f"activity ids + REST pages (v236+): {args.events:,} rows, burst {args.burst},"
-               f" {len(pages):,} pages, {size_mb:.1f} MB", rounds, args.events)
+        complete &= report(f"activity ids + REST pages (v236+): {args.events:,} rows, "
+                           f"burst {args.burst}, {len(pages):,} pages, {size_mb:.1f} MB",
+                           rounds, args.events)
+    if not complete:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -127,7 +127,11 @@ class ActivityIntake:
         if restarted:
             self.ledger.begin_epoch()
         admitted = self.ledger.admit(records)
+        if len(admitted) <= MAX_BATCH:  # every live update: one event, no slicing
+            if admitted:
+                events.append(ActivityRecorded(self.host, now, tuple(admitted)))
+            return events
         for start in range(0, len(admitted), MAX_BATCH):
-            events.append(ActivityRecorded(host=self.host, at=now,
-                                           records=tuple(admitted[start:start + MAX_BATCH])))
+            events.append(ActivityRecorded(self.host, now,
+                                           tuple(admitted[start:start + MAX_BATCH])))
         return events

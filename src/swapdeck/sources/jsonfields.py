@@ -25,7 +25,7 @@ literal out whichever decoder read it.
 """
 
 
-def decode_json(text: str) -> Any:
+def decode_json(text: str | bytes) -> Any:
     """`json.loads(text)`, a few times faster on the stream's hot path.
 
     orjson reads every strict RFC 8259 document; whatever it refuses (NaN, Infinity,
