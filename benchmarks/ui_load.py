@@ -20,6 +20,11 @@ printed, nothing is asserted.
 
     .venv/bin/python benchmarks/ui_load.py [--hosts 20] [--rate 50] [--seconds 60]
         [--feed sim|synthetic] [--era v250] [--warmup 5] [--size 160x48]
+
+`--widgets` instead measures why the table is a Line-API widget: the per-refresh cost of
+a 1,000-row newest-first window taking 100 new rows, for the Line-API `ActivityTable`, a
+DataTable rebuilt (`clear` + `add_rows`) and a DataTable kept bounded (`add_row` the batch,
+`remove_row` the oldest, `sort`).
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sim-procs", type=int, default=2,
                         help="child processes serving the simulated hosts")
     parser.add_argument("--size", default="160x48")
+    parser.add_argument("--widgets", action="store_true",
+                        help="instead: per-refresh cost of the Line-API table vs DataTable")
+    parser.add_argument("--batch", type=int, default=100, help="new rows per refresh (--widgets)")
     parser.add_argument("--serve-sim", help=argparse.SUPPRESS)  # child mode: JSON spec
     return parser.parse_args(argv)
 
@@ -256,21 +264,34 @@ async def keystroke(app: BenchApp, key: str, changed: Any) -> float:
     return time.perf_counter() - start
 
 
-async def measure_keys(app: BenchApp, until: float) -> list[float]:
+async def measure_keys(app: BenchApp, until: float) -> dict[str, list[float]]:
+    """Keys a person uses while watching, each timed to the repaint that answers it."""
     screen = app.screen
     assert isinstance(screen, ActivityScreen)
-    samples: list[float] = []
+    samples: dict[str, list[float]] = {}
+
+    async def timed(label: str, key: str, changed: Any) -> None:
+        samples.setdefault(label, []).append(await keystroke(app, key, changed))
+
     while time.perf_counter() < until - 2:
         await asyncio.sleep(1.5)
-        # Errors-only on and off: two rebuilds of the window from a busy fleet.
-        want = not screen.filter.errors_only
-        samples.append(await keystroke(app, "e", lambda w=want: screen.filter.errors_only == w))
-        samples.append(await keystroke(app, "e", lambda w=not want: screen.filter.errors_only
-                                       == w))
-        # Pause (cheap) then follow again (a rebuild).
-        samples.append(await keystroke(app, "space", lambda: not screen.following))
-        samples.append(await keystroke(app, "space", lambda: screen.following))
+        # Errors-only on and off: each rebuilds the window from the whole fleet's memory.
+        on = not screen.filter.errors_only
+        await timed("e (errors-only filter)", "e",
+                    lambda on=on: screen.filter.errors_only == on)
+        await timed("e (errors-only filter)", "e",
+                    lambda on=on: screen.filter.errors_only != on)
+        await timed("space (pause)", "space", lambda: not screen.following)
+        await timed("space (follow: rebuild)", "space", lambda: screen.following)
     return samples
+
+
+async def sample_loop_lag(samples: list[float], stop: asyncio.Event) -> None:
+    """How late a 10 ms sleep wakes up: the event loop's own backlog (data plane and UI)."""
+    while not stop.is_set():
+        started = time.perf_counter()
+        await asyncio.sleep(0.01)
+        samples.append(time.perf_counter() - started - 0.01)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -302,6 +323,9 @@ async def run(args: argparse.Namespace) -> None:
             cpu0 = time.process_time()
             sim_cpu0 = sum(sum(p.cpu_times()[:2]) for p in sim_procs)
             wall0 = time.perf_counter()
+            lags: list[float] = []
+            stop_lag = asyncio.Event()
+            lag_task = asyncio.create_task(sample_loop_lag(lags, stop_lag))
             keys = await measure_keys(app, wall0 + args.seconds)
             remaining = wall0 + args.seconds - time.perf_counter()
             if remaining > 0:
@@ -311,6 +335,8 @@ async def run(args: argparse.Namespace) -> None:
             sim_cpu = sum(sum(p.cpu_times()[:2]) for p in sim_procs) - sim_cpu0
             applied = runtime.hub.events_applied - applied0
             probe.recording = False
+            stop_lag.set()
+            await lag_task
     finally:
         for child in children:
             if child.stdin is not None:
@@ -325,23 +351,124 @@ async def run(args: argparse.Namespace) -> None:
     lat = [v * 1000 for v in probe.latencies_s]
     print(f"feed: {args.feed} ({args.hosts} hosts × {args.rate:g} req/s, era {args.era}), "
           f"{wall:.1f} s measured after {args.warmup:g} s warm-up, terminal {args.size}")
-    print(f"events applied/s:            {applied / wall:,.0f}")
+    print(f"events applied/s:            {applied / wall:,.0f}   (requests offered/s: "
+          f"{args.hosts * args.rate:,.0f})")
     if lat:
         print(f"arrival → on screen (ms):    median {statistics.median(lat):.1f}   "
               f"p99 {percentile(lat, 99):.1f}   max {max(lat):.1f}   ({len(lat):,} rows)")
     else:
         print("arrival → on screen:         no rows reached the screen")
+    if lags:
+        ms = [v * 1000 for v in lags]
+        print(f"event-loop lag (ms):         median {statistics.median(ms):.1f}   "
+              f"p99 {percentile(ms, 99):.1f}   (a 10 ms sleep's overshoot, whole process)")
     print(f"CPU share of this process:   {cpu / wall:.0%}"
           + (f"   (simulators: {sim_cpu / wall:.0%})" if sim_procs else ""))
-    if keys:
-        ms = [v * 1000 for v in keys]
-        print(f"keystroke → repainted (ms):  median {statistics.median(ms):.1f}   "
-              f"p99 {percentile(ms, 99):.1f}   max {max(ms):.1f}   ({len(ms)} keys)")
+    every = [v * 1000 for values in keys.values() for v in values]
+    if every:
+        print(f"keystroke → repainted (ms):  median {statistics.median(every):.1f}   "
+              f"p99 {percentile(every, 99):.1f}   max {max(every):.1f}   ({len(every)} keys)")
+        for label, values in keys.items():
+            ms = [v * 1000 for v in values]
+            print(f"    {label:26s} median {statistics.median(ms):6.1f}   max {max(ms):6.1f}")
     print("goals: p99 arrival → on screen < 250 ms; keystrokes < 50 ms")
+
+
+# --------------------------------------------------------------------------- widget choice
+
+
+class TableBench(App[None]):
+    """One table widget alone, for the per-refresh cost of each way to keep a bounded feed."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def compose(self) -> Any:
+        from textual.widgets import DataTable
+
+        from swapdeck.tui.widgets.activity_table import ActivityTable
+
+        yield DataTable() if self.kind.startswith("datatable") else ActivityTable(time.time)
+
+
+def bench_rows(start: int, count: int) -> list[FeedRow]:
+    return [FeedRow(f"sim-{i % 20:02d}", ActivityRecord(
+        remote_id=i, epoch=0, finished_at=1.75e9 + i * 0.001, model=MODELS[i % 4],
+        req_path="/v1/chat/completions", status_code=200, content_type="text/event-stream",
+        cache_tokens=i % 999, input_tokens=300 + i % 50, output_tokens=200 + i % 70,
+        prompt_tps=1450.2, decode_tps=88.4, duration_ms=2400)) for i in range(start, start + count)]
+
+
+def cells(row: FeedRow) -> tuple[object, ...]:
+    r = row.record
+    return (f"{r.finished_at:.3f}", row.host, r.model, r.req_path, "200", r.cache_tokens,
+            r.input_tokens, r.output_tokens, "1450", "88.4", "2.4s")
+
+
+async def table_cost(kind: str, window: int, batch: int, refreshes: int) -> float:
+    """Milliseconds per refresh (update + paint) of a `window`-row newest-first feed taking
+    `batch` new rows each time."""
+    from textual.widgets import DataTable
+
+    from swapdeck.tui.widgets.activity_table import ActivityTable
+    from swapdeck.tui.widgets.activity_window import ActivityWindow
+
+    app = TableBench(kind)
+    async with app.run_test(size=(160, 48)) as pilot:
+        rows = bench_rows(0, window)[::-1]
+        feed = ActivityWindow(window)
+        feed.replace(rows)
+        if kind in ("line-api", "idle"):
+            line_table = app.query_one(ActivityTable)
+            line_table.show(feed.rows, at_top=True)
+        else:
+            table = app.query_one(DataTable)
+            table.add_columns("time", "host", "model", "path", "status", "cached", "prompt",
+                              "gen", "prefill", "decode", "dur")
+        if kind.startswith("datatable"):
+            for row in rows:
+                table.add_row(*cells(row), key=str(row.key))
+        await pilot.pause()
+        started = time.perf_counter()
+        for step in range(refreshes):
+            fresh = bench_rows(window + step * batch, batch)
+            if kind == "idle":
+                pass
+            elif kind == "line-api":
+                feed.add_newer(fresh)
+                line_table.show(feed.rows, at_top=True)
+            elif kind == "datatable-rebuild":
+                feed.add_newer(fresh)
+                table.clear()
+                table.add_rows([cells(r) for r in feed.rows])
+            else:  # datatable-bounded: add the batch, remove the oldest one by one, re-sort
+                oldest = [row.key for row in feed.rows[-batch:]]
+                feed.add_newer(fresh)
+                with app.batch_update():
+                    for row in fresh:
+                        table.add_row(*cells(row), key=str(row.key))
+                    for key in oldest:
+                        if str(key) in table.rows:
+                            table.remove_row(str(key))
+                    table.sort(table.ordered_columns[0].key, reverse=True)
+            await pilot.pause()
+        return (time.perf_counter() - started) / refreshes * 1000
+
+
+async def compare_tables(args: argparse.Namespace) -> None:
+    window, batch, refreshes = 1000, args.batch, 10
+    print(f"per refresh: {window}-row newest-first window, {batch} new rows, painted at 160x48"
+          " (each includes one Pilot pause; 'idle' is that pause alone)")
+    for kind in ("idle", "line-api", "datatable-rebuild", "datatable-bounded"):
+        print(f"  {kind:18s} {await table_cost(kind, window, batch, refreshes):8.1f} ms")
 
 
 def main() -> None:
     args = parse_args()
+    if args.widgets:
+        asyncio.run(compare_tables(args))
+        return
     if args.serve_sim:
         asyncio.run(serve_sims(json.loads(args.serve_sim)))
         return

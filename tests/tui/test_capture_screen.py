@@ -18,6 +18,7 @@ from swapdeck.history.values import StoredCapture
 from swapdeck.sources.capture import Capture
 from swapdeck.tui.screens.activity import ActivityScreen
 from swapdeck.tui.screens.capture import CaptureScreen, load_capture
+from swapdeck.tui.widgets.activity_table import ActivityTable
 from tests.fleet.test_capture_view import chat_request, llama_server_stream
 from tests.tui.conftest import NOW, FedRuntime, make_config, screen_text
 from tests.tui.test_activity_support import (
@@ -85,12 +86,16 @@ async def test_enter_opens_the_inspector_with_chat_request_and_response() -> Non
 
 
 async def test_an_expired_capture_says_so() -> None:
-    """§1.10: 404 `capture not found` once evicted — the connector answers None."""
-    app = ScreenHarness(runtime_with(CaptureConnector("gpu-1", {})),
-                        lambda rt: ActivityScreen(rt, lambda: NOW))
+    """§1.10: 404 `capture not found` once evicted — the connector answers None. Opened with
+    the mouse this time: a click selects a row, a double click opens it."""
+    connector = CaptureConnector("gpu-1", {})
+    app = ScreenHarness(runtime_with(connector), lambda rt: ActivityScreen(rt, lambda: NOW))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        await pilot.press("down", "enter")
+        await pilot.click(ActivityTable, offset=(12, 2))  # line 0 is the header: row #1
+        assert app.screen.query_one(ActivityTable).cursor == 1
+        await pilot.click(ActivityTable, offset=(12, 2), times=2)
+        await until(pilot, lambda: connector.asked == [(0, 1)])
         await until(pilot, lambda: isinstance(app.screen, CaptureScreen)
                     and app.screen.outcome is not None)
         assert EXPIRED_MESSAGE in screen_text(app)

@@ -76,9 +76,12 @@ async def test_switching_host_and_source_and_following_a_model_log() -> None:
         assert connector.closed == ["gemma-3-12b"]
         assert len(shown(app)) == 40
 
-        await pilot.press("shift+tab", "enter", "down", "enter")  # host gpu-2
+        await pilot.press("enter", "down", "down", "down", "enter")  # model: qwen3-30b
+        await until(pilot, lambda: connector.following[-1:] == ["qwen3-30b"])
+        await pilot.press("shift+tab", "enter", "down", "enter")  # host gpu-2: no such model
         await until(pilot, lambda: shown(app) == ["[INFO] gpu-2 proxy up"])
         assert "proxy @ gpu-2" in screen_text(app)
+        assert connector.closed == ["gemma-3-12b", "qwen3-30b"]
 
 
 async def test_a_model_log_that_fails_says_so() -> None:

@@ -278,7 +278,13 @@ class ActivityScreen(Screen[None]):
         self.table.focus()
 
     def action_toggle_errors(self) -> None:
-        self.query_one(ActivityFilterBar).toggle_errors_only()
+        # Straight to the rebuild (the checkbox follows quietly): a key answered in one
+        # step, not after three messages queued behind a busy fleet's refreshes.
+        flt = ActivityFilter(self.filter.host, self.filter.model, not self.filter.errors_only)
+        self.query_one(ActivityFilterBar).show_errors_only(flt.errors_only)
+        self.filter = flt
+        self.message = ""
+        self._rebuild()
 
     def on_activity_filter_bar_changed(self, event: ActivityFilterBar.Changed) -> None:
         if event.filter == self.filter:

@@ -182,8 +182,8 @@ class LogsScreen(Screen[None]):
 
     def _sync_bar(self) -> None:
         bar = self.query_one(LogSourceBar)
-        bar.set_hosts(self._host_names(), self.host)
-        bar.set_models(self._models(), self.source)
+        bar.set_hosts(self._host_names())
+        bar.set_models(self._models())
 
     def _models(self) -> list[str]:
         host = self.runtime.state.hosts.get(self.host or "")
@@ -258,8 +258,14 @@ class LogsScreen(Screen[None]):
         if (host, event.source) == (self.host, self.source):
             return
         self._stop_model_log()
+        source = event.source
+        if host != self.host and source.startswith(MODEL_PREFIX):
+            new_host = self.runtime.state.hosts.get(host or "")
+            if new_host is None or source.removeprefix(MODEL_PREFIX) not in new_host.models:
+                source = LogSource.PROXY.value  # that model does not live on the new host
         self.host = host
-        self.source = event.source
+        self.source = source
+        self.query_one(LogSourceBar).show_source(source)
         self.problem = ""
         self._sync_bar()
         if self.source.startswith(MODEL_PREFIX):

@@ -75,9 +75,11 @@ class ActivityFilterBar(Horizontal):
             if isinstance(keep, str) and keep in values:
                 select.value = keep
 
-    def toggle_errors_only(self) -> None:
+    def show_errors_only(self, value: bool) -> None:
+        """Tick or untick the box for a choice the screen already made (no message)."""
         box = self.query_one("#filter-errors", Checkbox)
-        box.value = not box.value  # posts Checkbox.Changed, which posts our Changed
+        with box.prevent(Checkbox.Changed):
+            box.value = value
 
     def focus_first(self) -> None:
         self.query_one("#filter-host", Select).focus()

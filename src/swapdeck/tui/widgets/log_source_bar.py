@@ -82,31 +82,44 @@ class LogSourceBar(Horizontal):
         value = self.query_one("#log-source", Select).value
         return value if isinstance(value, str) else LogSource.PROXY.value
 
-    def set_hosts(self, hosts: Sequence[str], current: str | None) -> None:
-        select: Select[str] = self.query_one("#log-host", Select)
-        with select.prevent(Select.Changed):
-            if tuple(hosts) != self._hosts:
-                self._hosts = tuple(hosts)
-                select.set_options((name, name) for name in hosts)
-            if current is not None and current in hosts and select.value != current:
-                select.value = current
+    def set_hosts(self, hosts: Sequence[str]) -> None:
+        if tuple(hosts) != self._hosts:
+            self._hosts = tuple(hosts)
+            self._set_options("#log-host", [(name, name) for name in hosts])
 
-    def set_models(self, models: Sequence[str], current: str) -> None:
+    def set_models(self, models: Sequence[str]) -> None:
         options = tuple(source_options(models))
-        select: Select[str] = self.query_one("#log-source", Select)
+        if options != self._sources:
+            self._sources = options
+            self._set_options("#log-source", options)
+
+    def _set_options(self, selector: str, options: Sequence[tuple[str, str]]) -> None:
+        # Only the choices change here, never the choice: the selector's own value is kept
+        # (a pick the screen has not handled yet must not be overwritten by a refresh).
+        select: Select[str] = self.query_one(selector, Select)
+        keep = select.value
         with select.prevent(Select.Changed):
-            if options != self._sources:
-                self._sources = options
-                select.set_options(options)
-            if any(value == current for _, value in options) and select.value != current:
-                select.value = current
+            select.set_options(options)
+            if any(value == keep for _, value in options):
+                select.value = keep
+
+    def show_source(self, source: str) -> None:
+        """Point the source selector at `source` (the screen chose it), quietly."""
+        select: Select[str] = self.query_one("#log-source", Select)
+        if select.value != source and any(value == source for _, value in self._sources):
+            with select.prevent(Select.Changed):
+                select.value = source
 
     def focus_filter(self) -> None:
         self.query_one("#log-filter", Input).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
-        self.post_message(self.SourceChanged(self.host, self.source))
+        value = event.value if isinstance(event.value, str) else None
+        if event.select.id == "log-host":
+            self.post_message(self.SourceChanged(value, self.source))
+        elif value is not None:
+            self.post_message(self.SourceChanged(self.host, value))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
