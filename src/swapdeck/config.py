@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from swapdeck.collector.settings import CollectorSettings
 from swapdeck.pool.settings import PoolSettings
 
 CONFIG_ENV = "SWAPDECK_CONFIG"
@@ -122,6 +123,7 @@ class Config(_Strict):
     theme: str = "swapdeck-dark"
     history: HistoryConfig = HistoryConfig()
     pool: PoolSettings = PoolSettings()
+    collector: CollectorSettings = CollectorSettings()
     source: Path | None = Field(default=None, exclude=True)
     """The file this came from; None for a config built in code (the demo)."""
 

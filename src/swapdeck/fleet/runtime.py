@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from types import TracebackType
 
 from swapdeck.config import Config, ConfigError, HostConfig, HostKind
 from swapdeck.fleet.actions import ActionQueue
-from swapdeck.fleet.hub import Hub
+from swapdeck.fleet.hub import Hub, Listener
 from swapdeck.fleet.state import FleetState
 from swapdeck.history.store import HistoryStore
 from swapdeck.sources.base import Connector, ResumePoint
@@ -39,8 +40,12 @@ def make_connector(host: HostConfig, resume: ResumePoint) -> Connector:
 
 class FleetRuntime:
     def __init__(self, config: Config, *, history: bool = True, read_only: bool = False,
-                 writer_interval_s: float = 0.5, retention: bool = True) -> None:
+                 writer_interval_s: float = 0.5, retention: bool = True,
+                 listeners: Sequence[Listener] = ()) -> None:
+        """`listeners` join the hub before any connector runs (the collector's counters
+        must not miss the first event)."""
         self.config = config
+        self._listeners = tuple(listeners)
         self._use_history = history
         self._read_only = read_only
         self._writer_interval_s = writer_interval_s
@@ -66,6 +71,8 @@ class FleetRuntime:
                       for h in self.config.hosts]
         sink = self.store if self.store is not None and not self._read_only else None
         self.hub = Hub(connectors, state=self.state, history=sink)
+        for listener in self._listeners:
+            self.hub.add_listener(listener)
         if self.store is not None:
             # The last known picture comes back before any host answers.
             self.hub.replay(await self.store.rebuild_events())
