@@ -58,8 +58,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
     ModeSpec("2", "activity", "Activity", "swapdeck.tui.screens.activity", "ActivityScreen"),
     ModeSpec("3", "logs", "Logs", "swapdeck.tui.screens.logs", "LogsScreen"),
     ModeSpec("4", "bench", "Bench", "swapdeck.tui.screens.bench", "BenchScreen"),
-    # Pool arrives later: one line, e.g.
-    # ModeSpec("5", "pool", "Pool", "swapdeck.tui.screens.pool", "PoolScreen"),
+    ModeSpec("5", "pool", "Pool", "swapdeck.tui.screens.pool", "PoolScreen"),
 )
 """Screens as modes: a mode whose module is not there (yet) gets no key and no command."""
 
@@ -361,14 +360,22 @@ def run_demo(data_dir: Path, theme: str | None) -> int:
 
 async def _run_demo(data_dir: Path, theme: str | None) -> int:
     from swapdeck.fleet.runtime import FleetRuntime
+    from swapdeck.sim.catalog_server import start_demo_pool
     from swapdeck.sim.fleet import DEMO_FLEET, start_fleet
+    from swapdeck.tui.widgets.pool_runtime import configure_pool
 
     data_dir.mkdir(parents=True, exist_ok=True)
     fleet = await start_fleet(DEMO_FLEET)
     try:
-        config = demo_config(fleet.render_config(data_dir=str(data_dir)))
-        app = SwapdeckApp(lambda: FleetRuntime(config), theme=theme or config.theme)
-        code = await app.run_async()
+        pool = await start_demo_pool(data_dir)  # the Pool screen's catalog, on loopback
+        try:
+            fleet_toml = fleet.render_config(data_dir=str(data_dir))
+            config = demo_config(fleet_toml + "\n" + pool.config_toml)
+            app = SwapdeckApp(lambda: FleetRuntime(config), theme=theme or config.theme)
+            configure_pool(app, catalog=lambda: pool.source)
+            code = await app.run_async()
+        finally:
+            await pool.stop()
     finally:
         await fleet.stop()
     return _report(app, code)

@@ -1,0 +1,95 @@
+"""Where the Pool screen's session lives (on the app, not the screen), and what it reads of
+the fleet: recent uses, loaded models, the hosts that are this machine.
+
+`pool_session(app, runtime, clock)` makes the app's one `PoolSession` on first use and
+starts it; later calls, from any screen, get the same one, so an install keeps going while
+the person looks elsewhere. `configure_pool(app, …)` decides, before that first use, which
+catalog and hardware the session gets (the demo's loopback catalog; fixed ones in tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from textual.app import App
+
+from swapdeck.config import HostConfig
+from swapdeck.events import ModelState
+from swapdeck.fleet.state import FleetState, HostState
+from swapdeck.pool.session import PoolSession
+from swapdeck.pool.session_values import (
+    CatalogSource,
+    HardwareLoader,
+    default_hardware,
+    hardware_cache_dir,
+)
+from swapdeck.sources.local import is_local_url, local_host_names
+from swapdeck.tui.clock import Clock
+from swapdeck.tui.screens import RuntimeLike
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSetup:
+    catalog: Callable[[], CatalogSource] = CatalogSource.shipped
+    hardware: HardwareLoader | None = None
+    """None: probe this box (cached 24 h) with the config's `[pool.hardware]` on top."""
+
+
+_SETUPS: WeakKeyDictionary[App[Any], PoolSetup] = WeakKeyDictionary()
+_SESSIONS: WeakKeyDictionary[App[Any], PoolSession] = WeakKeyDictionary()
+
+
+def configure_pool(app: App[Any], *, catalog: Callable[[], CatalogSource] | None = None,
+                   hardware: HardwareLoader | None = None) -> None:
+    """Choose the Pool screen's catalog and hardware for `app` (before it first opens)."""
+    base = _SETUPS.get(app, PoolSetup())
+    _SETUPS[app] = PoolSetup(catalog or base.catalog, hardware or base.hardware)
+
+
+def pool_session(app: App[Any], runtime: RuntimeLike, clock: Clock) -> PoolSession:
+    session = _SESSIONS.get(app)
+    if session is None:
+        setup = _SETUPS.get(app, PoolSetup())
+        config = runtime.config
+        settings = config.pool
+        state = runtime.state
+        session = PoolSession(
+            settings, config.resolved_data_dir(),
+            hardware=setup.hardware or default_hardware(settings, hardware_cache_dir()),
+            catalog=setup.catalog, clock=clock, bench_database=config.database_path,
+            local_hosts=[h.name for h in this_machine(config.hosts)],
+            uses=lambda: fleet_uses(state.hosts.values()))
+        _SESSIONS[app] = session
+    session.ensure_started()
+    return session
+
+
+def this_machine(hosts: Iterable[HostConfig]) -> list[HostConfig]:
+    """The configured hosts that run here: `local = true`, or a loopback / own-name URL
+    when the config does not say (the Fleet screen's rule)."""
+    names = local_host_names()
+    return [h for h in hosts
+            if (h.local if h.local is not None else is_local_url(h.url, names))]
+
+
+def fleet_uses(hosts: Iterable[HostState]) -> dict[str, float]:
+    """The newest finished request per model, over every host's activity window."""
+    newest: dict[str, float] = {}
+    for host in hosts:
+        for record in host.activity:
+            if record.finished_at > newest.get(record.model, float("-inf")):
+                newest[record.model] = record.finished_at
+    return newest
+
+
+def loaded_on(state: FleetState) -> dict[str, list[str]]:
+    """Model id → the hosts where llama-swap has it loaded (starting, ready or stopping)."""
+    found: dict[str, list[str]] = {}
+    for name, host in sorted(state.hosts.items()):
+        for model_id, view in host.models.items():
+            if view.info.state.is_loaded and view.info.state is not ModelState.PEER:
+                found.setdefault(model_id, []).append(name)
+    return found
