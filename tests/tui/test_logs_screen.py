@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from rich.style import Style
+from textual.screen import Screen
 
 from swapdeck.events import LogLines, LogSource, ModelInfo, ModelsListed, ModelState
 from swapdeck.tui.screens.logs import LogsScreen, compile_filter
@@ -203,3 +204,22 @@ async def test_more_lines_than_the_tail_keeps(count: int) -> None:
         await pilot.press("f")
         await until(pilot, lambda: shown(app)[-1] == f"burst {count - 1}")
         assert len(shown(app)) == 2000 and shown(app)[0] == f"burst {count - 2000}"
+
+
+async def test_leaving_the_screen_stops_a_model_log_and_coming_back_restarts_it() -> None:
+    runtime, connector = runtime_with_logs()
+    app = logs_app(runtime)
+    async with app.run_test(size=(100, 20)) as pilot:
+        await settle(pilot, app)
+        app.screen.query_one("#log-source").value = "model:qwen3-30b"  # type: ignore[attr-defined]
+        await until(pilot, lambda: connector.following == ["qwen3-30b"])
+        connector.queue.put_nowait(("before",))
+        await until(pilot, lambda: shown(app) == ["before"])
+        await app.push_screen(Screen())  # another screen on top: this one is suspended
+        await until(pilot, lambda: connector.closed == ["qwen3-30b"])
+        assert connector.closed == ["qwen3-30b"]
+        app.pop_screen()
+        await until(pilot, lambda: connector.following == ["qwen3-30b", "qwen3-30b"])
+        connector.queue.put_nowait(("after",))
+        await until(pilot, lambda: shown(app) == ["after"])  # a fresh stream, a fresh view
+        assert shown(app) == ["after"]

@@ -107,7 +107,8 @@ class LogsScreen(Screen[None]):
         if self._unsubscribe is None:
             self._unsubscribe = self.runtime.hub.subscribe(self._on_hub_wake, min_interval_s=0.1)
         if self.source.startswith(MODEL_PREFIX) and self._model_tail is None:
-            self._start_model_log()
+            self._start_model_log()  # a fresh stream replays the model's history
+            self._reload()
         self._request_refresh()
 
     def on_screen_suspend(self) -> None:
