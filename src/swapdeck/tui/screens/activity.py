@@ -102,7 +102,7 @@ class ActivityScreen(Screen[None]):
         with Horizontal(id="activity-body"):
             yield ActivityTable(self.clock, id="activity-table")
             yield ModelStatsPanel(id="activity-stats")
-        yield Static("", id="activity-status")
+        yield Static("", id="activity-status", markup=False)  # messages may hold "[...]"
         yield Footer()
 
     # ------------------------------------------------------------------ lifecycle
@@ -218,7 +218,8 @@ class ActivityScreen(Screen[None]):
 
     def _tick(self) -> None:
         """Once a second: in-flight elapsed times move even when no event arrives."""
-        self._update_inflight()
+        if self.is_current:
+            self._update_inflight()
 
     # ------------------------------------------------------------------ panels
 
