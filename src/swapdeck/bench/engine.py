@@ -89,14 +89,17 @@ class LlamaServer:
     """One llama-server process serving `model` on 127.0.0.1."""
 
     def __init__(self, binary: Path, model: Path, *, threads: int, threads_batch: int | None = None,
-                 ctx_size: int = 2048, parallel: int = 1,
-                 extra_args: Sequence[str] = ()) -> None:
+                 ctx_size: int = 2048, parallel: int = 1, extra_args: Sequence[str] = (),
+                 priority: int | None = None) -> None:
+        """`priority` is a nice value for the server's threads (negative needs root); where
+        it cannot be set the server runs at normal priority."""
         self.binary = binary
         self.model = model
         self.args = ["-m", str(model), "--host", "127.0.0.1", "-c", str(ctx_size),
                      "-np", str(parallel), "-t", str(threads), "--metrics",
                      *(["-tb", str(threads_batch)] if threads_batch is not None else []),
                      *extra_args]
+        self.priority = priority
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Any = None
@@ -106,6 +109,10 @@ class LlamaServer:
         if not self.port:
             raise EngineError("llama-server is not started")
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     @property
     def binary_sha256(self) -> str:
@@ -122,7 +129,8 @@ class LlamaServer:
             self._process = subprocess.Popen(
                 [str(self.binary), *self.args, "--port", str(self.port)],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                env={**os.environ, "LLAMA_ARG_HOST": "127.0.0.1"})
+                env={**os.environ, "LLAMA_ARG_HOST": "127.0.0.1"},
+                preexec_fn=self._set_priority if self.priority is not None else None)
             try:
                 self._wait_healthy(timeout_s)
                 return self.url
@@ -132,6 +140,11 @@ class LlamaServer:
                 if "address already in use" not in last.lower():
                     raise
         raise EngineError(last)
+
+    def _set_priority(self) -> None:
+        """Runs in the child before exec, so every thread llama-server starts inherits it."""
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, self.priority or 0)
 
     def _wait_healthy(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -68,7 +68,25 @@ def error_message(status: int, body: bytes) -> str:
 async def send_chat(client: httpx.AsyncClient, path: str, body: dict[str, Any],
                     ctx: RequestContext, *, headers: dict[str, str],
                     timeout_s: float) -> RequestSample:
+    """One timed request; a kept-alive connection the server had already closed is retried
+    once on a fresh one (the server never saw that attempt: nothing came back on it)."""
     payload = json.dumps(body).encode()
+    for attempt in range(2):
+        try:
+            return await _send_once(client, path, payload, ctx, headers=headers,
+                                    timeout_s=timeout_s, stale_is_error=attempt == 1)
+        except _StaleConnection:
+            continue
+    raise AssertionError("unreachable: the second attempt never raises _StaleConnection")
+
+
+class _StaleConnection(Exception):
+    """The server closed a kept-alive connection before answering anything on it."""
+
+
+async def _send_once(client: httpx.AsyncClient, path: str, payload: bytes,
+                     ctx: RequestContext, *, headers: dict[str, str], timeout_s: float,
+                     stale_is_error: bool) -> RequestSample:
     send_headers = {**headers, "Content-Type": "application/json",
                     "Accept": "text/event-stream"}
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
@@ -91,6 +109,10 @@ async def send_chat(client: httpx.AsyncClient, path: str, body: dict[str, Any],
     except httpx.TimeoutException:
         return _partial(ctx, reader, sent_at, status, cpu_s,
                         f"timed out after {timeout_s:g} s")
+    except httpx.RemoteProtocolError as exc:
+        if status is None and not stale_is_error:
+            raise _StaleConnection from None
+        return _partial(ctx, reader, sent_at, status, cpu_s, f"connection failed: {exc}")
     except httpx.HTTPError as exc:
         reason = str(exc) or type(exc).__name__
         return _partial(ctx, reader, sent_at, status, cpu_s, f"connection failed: {reason}")
