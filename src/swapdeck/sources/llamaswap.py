@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 FIRST_REST_ACTIVITY = 236  # §10: SQLite store, /api/metrics/activity, SSE `activity`
 HEALTH_TIMEOUT_S = 5.0
+ACTIVITY_FETCH_SPACING_S = 0.25
+"""Least time between two live activity fetches (llama-swap's own UI waits 1 s, §9)."""
 _VERSION_NUMBER = re.compile(r"^v?(\d+)")
 _FRESH_START = ResumePoint()
 
@@ -309,6 +311,9 @@ class LlamaSwapConnector:
             page_size, retry_s = LIVE_PAGE, self._policy.base_s
             for event in result.events:
                 emit(event)
+            # A busy host sends an `activity` id per request; ids arriving in this pause
+            # are fetched together, so a host at 50 req/s costs ~4 fetches/s, not 50.
+            await asyncio.sleep(ACTIVITY_FETCH_SPACING_S)
 
     async def _fetch_ttls(self, client: httpx.AsyncClient, emit: Emit,
                           wake: asyncio.Event) -> None:
