@@ -139,12 +139,13 @@ def main() -> int:
     parser.add_argument("--pp", type=int, default=64)
     parser.add_argument("--tg", type=int, default=64)
     parser.add_argument("--runs", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--benchy", type=Path, default=None,
                         help="llama-benchy executable (default: on PATH)")
     args = parser.parse_args()
     gguf = find_smollm2()
-    with LlamaServer(find_llama_server(), gguf, threads=args.threads, parallel=1) as server:
+    with LlamaServer(find_llama_server(), gguf, threads=args.threads, parallel=1,
+                     priority=-10) as server:
         ours = swapdeck_numbers(server.url, args.pp, args.tg, args.runs)
         found = args.benchy or (Path(p) if (p := shutil.which("llama-benchy")) else None)
         theirs: dict[str, float] | str = (
