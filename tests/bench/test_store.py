@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from swapdeck.bench.compare import Verdict
-from swapdeck.bench.render import render_judgement, render_run
+from swapdeck.bench.render import render_judgement, render_run, render_runs
 from swapdeck.bench.report import judge_stored, load_run
 from swapdeck.bench.runner import BenchRunner
 from swapdeck.bench.session import run_and_store
@@ -95,6 +95,9 @@ async def test_baseline_then_rerun_is_judged_against_it(make_sim: SimFactory,
         text = render_run(loaded)
         assert f"run {slow.run_id}: suite tiny on sim (llama-swap) model slow" in text
         assert "pp64/tg6/c1" in text and "200.0" in text
+        listing = render_runs(await store.runs(), {first.run_id})
+        assert f"{first.run_id}*" in listing and "(* = baseline" in listing
+        assert render_runs([], set()).startswith("no bench runs yet")
         verdict_text = render_judgement(judgement)
         assert verdict_text.startswith(f"run {slow.run_id} vs baseline run {first.run_id}: FAIL")
 
