@@ -7,7 +7,6 @@ is retried differently. `RouteMissing` is Go's plain 404 for a path the version 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from swapdeck.sources.errors import (
     describe_transport_error,
     http_failure,
 )
+from swapdeck.sources.jsonfields import decode_json
 
 
 class HostFailure(Exception):
@@ -64,6 +64,6 @@ async def get_json(client: httpx.AsyncClient, path: str, *,
     if response.status_code != 200:
         raise HostFailure(http_failure(path, response.status_code, response.content))
     try:
-        return 200, json.loads(response.content)
+        return 200, decode_json(response.content)
     except ValueError:
         raise HostFailure(f"{path}: expected JSON, got {response.content[:60]!r}") from None
