@@ -16,7 +16,7 @@ from swapdeck.config import ConfigError
 
 # Modules under swapdeck.cli that each define `register(subparsers) -> None`; a subcommand
 # sets `func(args) -> int` with `set_defaults`.
-COMMAND_MODULES = ("fleet", "rank", "pool", "collect")
+COMMAND_MODULES = ("fleet", "rank", "pool", "bench", "gate", "engine", "collect")
 
 
 def build_parser() -> argparse.ArgumentParser:
