@@ -26,8 +26,16 @@ from tests.pool.test_session_fixtures import (
     install_all,
     pool_settings,
 )
-from tests.tui.conftest import host_events, notifications, screen_text, until
-from tests.tui.test_pool_support import open_pool, pool_app, select, session_of, table
+from tests.tui.conftest import host_events, notifications, until
+from tests.tui.test_pool_support import (
+    open_pool,
+    pool_app,
+    row_text,
+    select,
+    session_of,
+    shown,
+    table,
+)
 
 FILES = catalog_files()
 
@@ -83,7 +91,8 @@ async def test_install_shows_the_plan_and_runs_only_on_yes(
         await confirm_install(pilot, app, screen, "qwen3-4b")
         await pilot.press("y")
         await until(pilot, lambda: job_is(session, JobState.DONE), "the install to finish")
-        await until(pilot, lambda: "qwen3-4b installed (sha256 verified)" in screen_text(app),
+        await until(pilot, lambda: "qwen3-4b installed (sha256 verified)"
+                    in shown(screen, "#pool-status"),
                     "the status line")
         assert "qwen3-4b" in table(screen, "pool-installed").keys
     entry = load_pool(tmp_path / "data" / "pool.json").find("qwen3-4b")
@@ -106,7 +115,8 @@ async def test_pause_resume_and_cancel_keys_and_a_download_off_screen(
         await until(pilot, lambda: session.job is not None and session.job.progress is not None
                     and session.job.progress.done_bytes > 0, "the first bytes")
         await pilot.press("p")
-        await until(pilot, lambda: "qwen3-8b paused at" in screen_text(app), "paused shown")
+        await until(pilot, lambda: "qwen3-8b paused at" in shown(screen, "#pool-status"),
+                    "paused shown")
         server.release()
         await until(pilot, lambda: session.job is not None and session.job.progress is not None
                     and session.job.progress.paused, "the downloader to hold")
@@ -127,7 +137,8 @@ async def test_pause_resume_and_cancel_keys_and_a_download_off_screen(
         await until(pilot, lambda: session.job is not None and session.job.model_id ==
                     "llama-3.2-3b" and session.job.progress is not None, "the second download")
         await pilot.press("x")
-        await until(pilot, lambda: "cancelled; nothing was installed" in screen_text(app),
+        await until(pilot, lambda: "cancelled; nothing was installed"
+                    in shown(screen, "#pool-status"),
                     "the cancelled line")
     assert (tmp_path / "models" / "qwen3-8b.gguf").read_bytes() == FILES["qwen3-8b.gguf"]
     assert not list((tmp_path / "models" / PARTIAL_DIR).glob("*.part"))
@@ -142,7 +153,8 @@ async def test_a_hash_mismatch_says_so_in_one_line(tmp_path: Path) -> None:
             screen = await open_pool(app, pilot)
             await confirm_install(pilot, app, screen, "qwen3-4b")
             await pilot.press("y")
-            await until(pilot, lambda: "sha256 mismatch" in screen_text(app), "the error line")
+            await until(pilot, lambda: "sha256 mismatch" in shown(screen, "#pool-status"),
+                        "the error line")
             assert any("Install failed: qwen3-4b.gguf: sha256 mismatch" in n
                        for n in notifications(app))
     assert not (tmp_path / "models" / "qwen3-4b.gguf").exists()
@@ -162,10 +174,15 @@ async def test_evict_and_an_eviction_plan_against_a_fleet_that_uses_the_models(
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await open_pool(app, pilot)
         session = session_of(screen)
-        await until(pilot, lambda: load_pool(pool_json).find("llama-3.1-8b").last_used_at  # type: ignore[union-attr]
-                    == NOW - 100, "the first batch of uses")  # the newest of 3 requests
-        await until(pilot, lambda: "1m40s ago" in screen_text(app), "the last use shown")
-        assert "in config · loaded atlas" in screen_text(app)
+        def recorded() -> float | None:
+            entry = load_pool(pool_json).find("llama-3.1-8b")
+            return entry.last_used_at if entry is not None else None
+
+        await until(pilot, lambda: recorded() == NOW - 100,  # the newest of 3 requests
+                    "the first batch of uses")
+        await until(pilot, lambda: "1m40s ago" in row_text(screen, "pool-installed",
+                                                           "llama-3.1-8b"), "the last use")
+        assert "in config · loaded atlas" in row_text(screen, "pool-installed", "llama-3.1-8b")
 
         await select(pilot, screen, "pool-installed", "qwen3-4b")  # unused: no warning
         await pilot.press("e")
@@ -216,8 +233,9 @@ async def test_upgrade_proposals_why_view_and_filters(
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await open_pool(app, pilot)
         await select(pilot, screen, "pool-installed", "qwen3-4b")
-        await until(pilot, lambda: "u installs it" in screen_text(app), "the proposal line")
-        text = screen_text(app)
+        await until(pilot, lambda: "u installs it" in shown(screen, "#pool-detail"),
+                    "the proposal line")
+        text = shown(screen, "#pool-detail") + row_text(screen, "pool-installed", "qwen3-4b")
         assert "↑ Qwen3 4B Q4_K_M → Qwen3 8B Q4_K_M: +" in text
         assert "%, same bracket, 500.0 kB download" in text
         await pilot.press("u")
@@ -250,4 +268,4 @@ async def test_upgrade_proposals_why_view_and_filters(
         await pilot.press("f", "s", "s", "t", "t")  # family all, bracket 32+ GB, fit partial
         await until(pilot, lambda: candidates.keys == ["llama-3.3-70b"], "the partial fit")
         await until(pilot, lambda: "family all · bracket 32+ GB · fit partial"
-                    in screen_text(app), "the filter line")
+                    in shown(screen, "#pool-filters"), "the filter line")

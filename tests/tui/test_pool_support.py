@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from textual.content import Content
+from textual.widgets import Static
+
 from swapdeck.config import Config, parse_config
 from swapdeck.events import HostEvent
 from swapdeck.pool.session import PoolSession
@@ -66,3 +69,17 @@ async def select(pilot: Any, screen: PoolScreen, table_id: str, key: str) -> Non
     target.select_key(key)
     await pilot.pause()
     assert target.selected_key() == key
+
+
+def shown(screen: PoolScreen, selector: str) -> str:
+    """The plain text a Static of the screen shows (cheaper than rendering the screen)."""
+    content = screen.query_one(selector, Static).content
+    return content.plain if isinstance(content, Content) else str(content)
+
+
+def row_text(screen: PoolScreen, table_id: str, key: str) -> str:
+    """One table row's cells as plain text, separated by " | "."""
+    target = table(screen, table_id)
+    if key not in target.keys:
+        return ""
+    return " | ".join(cell.plain for cell in target.get_row(key))

@@ -162,6 +162,7 @@ def evict_warnings(entry: PoolEntry, loaded_on: Sequence[str], last_use: float |
     if loaded_on:
         warnings.append(f"{entry.id} is loaded on {', '.join(loaded_on)} right now")
     if last_use is not None and now - last_use < recent_s:
-        minutes = max(0, int((now - last_use) // 60))
-        warnings.append(f"{entry.id} was used {minutes} min ago")
+        minutes = int(max(0.0, now - last_use) // 60)
+        ago = f"{minutes} min ago" if minutes else "less than a minute ago"
+        warnings.append(f"{entry.id} was used {ago}")
     return warnings

@@ -31,9 +31,7 @@ from swapdeck.pool.session_bench import QUICK_SUITE
 from swapdeck.pool.session_values import InstallJob, JobState
 from swapdeck.pool.session_view import (
     CandidateFilter,
-    evict_warnings,
     filter_rows,
-    proposal_text,
     upgrade_proposals,
     why_lines,
 )
@@ -50,8 +48,14 @@ from swapdeck.tui.widgets.pool_cells import (
 )
 from swapdeck.tui.widgets.pool_header import HeaderFacts, PoolHeader, hardware_detail_lines
 from swapdeck.tui.widgets.pool_plan_text import victim_warnings
-from swapdeck.tui.widgets.pool_runtime import fleet_uses, loaded_on, pool_session, this_machine
-from swapdeck.tui.widgets.pool_status import PoolStatus
+from swapdeck.tui.widgets.pool_runtime import (
+    bench_host,
+    evict_warnings_by_model,
+    last_uses,
+    loaded_on,
+    pool_session,
+)
+from swapdeck.tui.widgets.pool_status import PoolStatus, detail_text
 from swapdeck.tui.widgets.pool_tables import PoolTable
 
 POLL_S = 0.2
@@ -175,11 +179,7 @@ class PoolScreen(Screen[None]):
         self._seen = session.revision
         now = self.clock()
         width = max(40, self.size.width - 1)  # a vertical scrollbar may take a cell
-        state, policy = session.state, session.policy
-        budget_from = "pool.json" if state.disk_budget_bytes is not None else "config"
-        self.query_one(PoolHeader).show(HeaderFacts(
-            session.hardware, session.settings, state.used_bytes, policy.budget_bytes,
-            budget_from))
+        self.query_one(PoolHeader).show(HeaderFacts.of(session))
         self.query_one(PoolStatus).show(session.job, session.bench)
         source = session.source
         filters = self.query_one("#pool-filters", Static)
@@ -189,11 +189,7 @@ class PoolScreen(Screen[None]):
             return
         catalog = source.catalog
         rows = filter_rows(session.ranking, catalog, self.filter)
-        job = session.job
-        marks = RowMarks(installed={e.id for e in state.entries},
-                         downloading=job.model_id if job and job.state is JobState.RUNNING
-                         else None,
-                         kept_partials={o.request.model_id for o in session.resumable})
+        marks = RowMarks.of(session)
         filters.update(Content.assemble(
             ("Candidates ", "bold"), f"{len(rows)} of {len(session.ranking)} · ",
             (self.filter.describe(), "$accent"), (f" · {source.label}", "dim")))
@@ -203,15 +199,8 @@ class PoolScreen(Screen[None]):
         self._show_installed(now, width)
 
     def _last_uses(self) -> dict[str, float]:
-        """pool.json's last use, or a newer one the fleet saw since the last batch."""
         assert self.session is not None
-        live = fleet_uses(self.runtime.state.hosts.values())
-        uses = {}
-        for entry in self.session.state.entries:
-            seen = [t for t in (entry.last_used_at, live.get(entry.id)) if t is not None]
-            if seen:
-                uses[entry.id] = max(seen)
-        return uses
+        return last_uses(self.session.state.entries, self.runtime.state)
 
     def _show_installed(self, now: float, width: int) -> None:
         session = self.session
@@ -230,17 +219,8 @@ class PoolScreen(Screen[None]):
         self.query_one("#pool-installed-title", Static).update(Content.assemble(
             ("Installed ", "bold"), f"{len(entries)} model(s) · "
             f"{human_bytes(session.state.used_bytes)} · {human_bytes(free)} free"))
-        detail = ""
-        selected = table.selected_key()
-        if selected in proposals:
-            detail = f"↑ upgrade: {proposal_text(proposals[selected])} — u installs it"
-        elif session.waiting:
-            detail = (f"waiting for a new yes (it would now evict): {', '.join(session.waiting)}"
-                      " — i on it shows the plan")
-        elif session.resumable:
-            kept = session.resumable[0]
-            detail = (f"◐ a partial download of {kept.request.model_id} is kept "
-                      f"({human_bytes(kept.bytes_on_disk)}): installing it resumes")
+        detail = detail_text(proposals.get(table.selected_key() or ""), session.waiting,
+                             session.resumable)
         self.query_one("#pool-detail", Static).update(detail)
 
     # ------------------------------------------------------------------ selection
@@ -254,6 +234,10 @@ class PoolScreen(Screen[None]):
     def _selected(self, table_id: str | None = None) -> str | None:
         table = self.query_one(f"#{table_id or self._table}", PoolTable)
         return table.selected_key()
+
+    @on(DataTable.RowHighlighted, "#pool-installed")
+    def _installed_moved(self, event: DataTable.RowHighlighted) -> None:
+        self.redraw()  # the line under the table follows the cursor (its upgrade proposal)
 
     @on(DataTable.RowSelected)
     def _why(self, event: DataTable.RowSelected) -> None:
@@ -295,9 +279,8 @@ class PoolScreen(Screen[None]):
 
     def _warnings_by_model(self) -> dict[str, list[str]]:
         assert self.session is not None
-        loaded, uses, now = loaded_on(self.runtime.state), self._last_uses(), self.clock()
-        return {e.id: evict_warnings(e, loaded.get(e.id, []), uses.get(e.id), now)
-                for e in self.session.state.entries}
+        return evict_warnings_by_model(self.session.state.entries, self.runtime.state,
+                                       self.clock())
 
     @work(exclusive=True, group="pool-confirm", exit_on_error=False)
     async def _confirm_install(self, model_id: str) -> None:
@@ -373,27 +356,16 @@ class PoolScreen(Screen[None]):
         session, model_id = self.session, self._selected()
         if session is None or model_id is None:
             return
-        hosts = this_machine(self.runtime.config.hosts)
-        if not hosts:
-            self.notify("The quick bench measures this box's llama-swap, and no configured "
-                        "host runs on this machine (give it `local = true` in the config)",
-                        title="No bench", severity="warning", timeout=12)
-            return
-        serving = [h for h in hosts if model_id in self.runtime.state.host(h.name).models]
-        if not serving:
-            names = ", ".join(h.name for h in hosts)
-            self.notify(f"{names} (this machine) does not list {model_id}: install it and let "
-                        "llama-swap reload its config first", title="No bench",
-                        severity="warning", timeout=12)
-            return
+        host = bench_host(self.runtime.config.hosts, self.runtime.state, model_id)
         try:
-            target = target_for_host(serving[0], model_id)
-            session.start_bench(model_id, target)
+            if isinstance(host, str):
+                raise PoolError(host)
+            session.start_bench(model_id, target_for_host(host, model_id))
         except (ConfigError, PoolError) as exc:
-            self.notify(str(exc), title="No bench", severity="error", timeout=12)
+            self.notify(str(exc), title="No bench", severity="warning", timeout=12)
             return
         self.notify(f"quick bench ({QUICK_SUITE.requests_per_model()} requests) of {model_id} "
-                    f"on {serving[0].name}; its speed becomes measured evidence", timeout=6)
+                    f"on {host.name}; its speed becomes measured evidence", timeout=6)
 
     def action_hardware(self) -> None:
         session = self.session

@@ -15,6 +15,8 @@ from swapdeck.pool.catalog import CatalogEntry, UpgradeProposal
 from swapdeck.pool.errors import human_bytes
 from swapdeck.pool.estimate import Fit, SpeedBasis
 from swapdeck.pool.rank import RankedModel
+from swapdeck.pool.session import PoolSession
+from swapdeck.pool.session_values import JobState
 from swapdeck.pool.session_view import (
     FIT_WORDS,
     evidence_grade,
@@ -42,7 +44,7 @@ CANDIDATE_COLUMNS: tuple[Column, ...] = (
 INSTALLED_COLUMNS: tuple[Column, ...] = (
     ("model", "Installed", 0, 18, 28), ("size", "Size", 8, 8, 8),
     ("score", "Score", 5, 5, 5), ("used", "Last used", 9, 9, 9),
-    ("swap", "llama-swap", 0, 20, 34), ("upgrade", "Upgrade", 0, 7, 0),
+    ("swap", "llama-swap", 0, 20, 26), ("upgrade", "Upgrade", 0, 7, 0),
 )
 SHORT_UPGRADE_CELLS = 24
 """Below this, the upgrade column says only the gain; the line under the table says all."""
@@ -83,6 +85,14 @@ class RowMarks:
     installed: Collection[str] = ()
     downloading: str | None = None
     kept_partials: Collection[str] = ()
+
+    @classmethod
+    def of(cls, session: PoolSession) -> RowMarks:
+        job = session.job
+        running = job is not None and job.state is JobState.RUNNING
+        return cls(installed={e.id for e in session.state.entries},
+                   downloading=job.model_id if job is not None and running else None,
+                   kept_partials={o.request.model_id for o in session.resumable})
 
 
 def candidate_cells(row: RankedModel, entry: CatalogEntry | None,

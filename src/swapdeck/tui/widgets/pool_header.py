@@ -12,6 +12,7 @@ from textual.widgets import Static
 from swapdeck.pool.errors import human_bytes
 from swapdeck.pool.estimate import GIB, memory_budget
 from swapdeck.pool.hardware import HardwareProfile
+from swapdeck.pool.session import PoolSession
 from swapdeck.pool.settings import PoolSettings
 from swapdeck.tui.clock import format_age
 from swapdeck.tui.widgets.gauges import bar, level_style
@@ -28,6 +29,13 @@ class HeaderFacts:
     budget_bytes: int
     budget_from: str
     """"config" or "pool.json" (`swapdeck pool budget` wrote it)."""
+
+    @classmethod
+    def of(cls, session: PoolSession) -> HeaderFacts:
+        state = session.state
+        budget_from = "pool.json" if state.disk_budget_bytes is not None else "config"
+        return cls(session.hardware, session.settings, state.used_bytes,
+                   session.policy.budget_bytes, budget_from)
 
 
 def short_path(path: Path | str) -> str:

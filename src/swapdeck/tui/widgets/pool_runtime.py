@@ -9,7 +9,7 @@ catalog and hardware the session gets (the demo's loopback catalog; fixed ones i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -26,6 +26,8 @@ from swapdeck.pool.session_values import (
     default_hardware,
     hardware_cache_dir,
 )
+from swapdeck.pool.session_view import evict_warnings
+from swapdeck.pool.state import PoolEntry
 from swapdeck.sources.local import is_local_url, local_host_names
 from swapdeck.tui.clock import Clock
 from swapdeck.tui.screens import RuntimeLike
@@ -85,6 +87,25 @@ def fleet_uses(hosts: Iterable[HostState]) -> dict[str, float]:
     return newest
 
 
+def last_uses(entries: Iterable[PoolEntry], state: FleetState) -> dict[str, float]:
+    """Each pool model's last use: pool.json's, or a newer one the fleet saw since the last
+    batch was written."""
+    live = fleet_uses(state.hosts.values())
+    uses = {}
+    for entry in entries:
+        seen = [t for t in (entry.last_used_at, live.get(entry.id)) if t is not None]
+        if seen:
+            uses[entry.id] = max(seen)
+    return uses
+
+
+def evict_warnings_by_model(entries: Sequence[PoolEntry], state: FleetState,
+                            now: float) -> dict[str, list[str]]:
+    """Why evicting each pool model deserves a second thought (loaded, used recently)."""
+    loaded, uses = loaded_on(state), last_uses(entries, state)
+    return {e.id: evict_warnings(e, loaded.get(e.id, []), uses.get(e.id), now) for e in entries}
+
+
 def loaded_on(state: FleetState) -> dict[str, list[str]]:
     """Model id → the hosts where llama-swap has it loaded (starting, ready or stopping)."""
     found: dict[str, list[str]] = {}
@@ -93,3 +114,19 @@ def loaded_on(state: FleetState) -> dict[str, list[str]]:
             if view.info.state.is_loaded and view.info.state is not ModelState.PEER:
                 found.setdefault(model_id, []).append(name)
     return found
+
+
+def bench_host(hosts: Iterable[HostConfig], state: FleetState,
+               model_id: str) -> HostConfig | str:
+    """The host of this machine whose llama-swap lists `model_id` — a speed measured
+    anywhere else says nothing about this box — or why there is none."""
+    here = this_machine(hosts)
+    if not here:
+        return ("the quick bench measures this box's llama-swap, and no configured host runs "
+                "on this machine (give it `local = true` in the config)")
+    serving = [h for h in here if model_id in state.host(h.name).models]
+    if not serving:
+        names = ", ".join(h.name for h in here)
+        return (f"{names} (this machine) does not list {model_id}: install it and let "
+                "llama-swap reload its config first")
+    return serving[0]

@@ -3,15 +3,21 @@ or how it ended, and the quick bench. Pure; `PoolStatus` shows it."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 from textual.content import Content
 from textual.widgets import Static
 
+from swapdeck.pool.catalog import UpgradeProposal
+from swapdeck.pool.download import OrphanPartial
 from swapdeck.pool.errors import human_bytes
 from swapdeck.pool.installers.base import Phase, Progress
 from swapdeck.pool.session_values import BenchJob, InstallJob, JobState
+from swapdeck.pool.session_view import proposal_text
 from swapdeck.tui.widgets.gauges import bar
 
-IDLE_HINT = "Enter why · i install · e evict · u upgrade · b bench · f/s/t filter · Tab switch"
+IDLE_HINT = ("Enter why · i install · e evict · u upgrade · b bench · f/s/t filter · h hardware "
+             "· Tab switches tables")
 
 
 def eta_text(seconds: float | None) -> str:
@@ -83,6 +89,21 @@ def bench_line(bench: BenchJob | None) -> Content | None:
         return Content.assemble(("⏱ ", "$accent"), head, bench.message or "starting…")
     style = "$success" if bench.state is JobState.DONE else "$error"
     return Content.assemble(("⏱ ", style), head, (bench.message, style))
+
+
+def detail_text(proposal: UpgradeProposal | None, waiting: Collection[str],
+                resumable: Sequence[OrphanPartial]) -> str:
+    """The line under the installed table: the selected model's upgrade, else what waits."""
+    if proposal is not None:
+        return f"↑ upgrade: {proposal_text(proposal)} — u installs it"
+    if waiting:
+        return (f"waiting for a new yes (it would now evict): {', '.join(waiting)} — i on it "
+                "shows the plan")
+    if resumable:
+        kept = resumable[0]
+        return (f"◐ a partial download of {kept.request.model_id} is kept "
+                f"({human_bytes(kept.bytes_on_disk)}): installing it resumes")
+    return ""
 
 
 class PoolStatus(Static):
