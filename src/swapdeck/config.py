@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from swapdeck.collector.settings import CollectorSettings
+from swapdeck.gate.settings import GateSettings
 from swapdeck.pool.settings import PoolSettings
 
 CONFIG_ENV = "SWAPDECK_CONFIG"
@@ -124,6 +125,7 @@ class Config(_Strict):
     history: HistoryConfig = HistoryConfig()
     pool: PoolSettings = PoolSettings()
     collector: CollectorSettings = CollectorSettings()
+    gate: GateSettings = GateSettings()
     source: Path | None = Field(default=None, exclude=True)
     """The file this came from; None for a config built in code (the demo)."""
 
@@ -172,30 +174,40 @@ def find_config(explicit: Path | None = None) -> Path | None:
     return candidate if candidate.exists() else None
 
 
-def load_config(path: Path) -> Config:
+def read_toml(path: Path, what: str = "TOML file") -> dict[str, Any]:
+    """A TOML file's table, or a `ConfigError` saying what was wrong with the file."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(path, "", f"expected a readable TOML file ({exc.strerror})") from None
+        raise ConfigError(path, "", f"expected a readable {what} ({exc.strerror})") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(path, "", "expected UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"expected valid TOML ({exc})") from None
-    return parse_config(data, path)
+
+
+def load_config(path: Path) -> Config:
+    return parse_config(read_toml(path), path)
 
 
 def parse_config(data: Mapping[str, Any], path: Path | str = "<config>") -> Config:
     try:
         config = Config.model_validate({**data, "source": path if isinstance(path, Path) else None})
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ConfigError(path, _dotted(error["loc"], data), _expectation(error)) from None
+        raise config_error(exc, path, "sample-configs/swapdeck.toml") from None
     return config
 
 
-def _dotted(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
+def config_error(exc: ValidationError, path: Path | str, example: str) -> ConfigError:
+    """The first validation error as file, dotted key and expectation; `example` is the
+    sample file to check spellings against."""
+    error = exc.errors()[0]
+    return ConfigError(path, _dotted(error["loc"]), _expectation(error, example))
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
@@ -207,11 +219,11 @@ def _dotted(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
-def _expectation(error: Mapping[str, Any]) -> str:
+def _expectation(error: Mapping[str, Any], example: str) -> str:
     kind = error["type"]
     message = str(error["msg"])
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling against sample-configs/swapdeck.toml)"
+        return f"unknown key (check the spelling against {example})"
     if kind == "missing":
         return "expected this key to be set"
     if message.startswith("Value error, "):

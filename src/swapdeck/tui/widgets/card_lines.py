@@ -59,6 +59,21 @@ class CardInput:
     now: float
     cursor: int | None = None
     """Selected row (0 = the host line, then the model lines); None when not selected."""
+    pinned_build: str | None = None
+    """The engine build the gate pinned (`b6497`, from engine.lock); None: no pin known."""
+
+
+def off_pin(build: str | None, pinned: str | None) -> bool:
+    """A host runs a build other than the pinned one (unknown builds are not flagged)."""
+    return bool(build and pinned and build != pinned)
+
+
+def engine_chip(build: str | None, pinned: str | None) -> Content:
+    """`engine b6497`, and `≠ pin b6400` beside it when the host is off the pin."""
+    text = Content(f"engine {build or DASH}")
+    if off_pin(build, pinned):
+        return Content.assemble(text, " ", (f"≠ pin {pinned}", "bold $warning"))
+    return text
 
 
 # --------------------------------------------------------------------------- rows
@@ -124,7 +139,8 @@ def _status_lines(card: CardInput, width: int) -> list[Content]:
         (Content(f"llama-swap {host.swap_version or DASH}"), 2),
         (Content.styled("control", "$accent") if card.control
          else Content.styled("read-only", "dim"), 1),
-        (Content(f"engine {host.engine_build or DASH}"), 4),
+        (engine_chip(host.engine_build, card.pinned_build),
+         3 if off_pin(host.engine_build, card.pinned_build) else 4),
     ]
     if card.is_local:
         parts.append((Content("this machine"), 5))

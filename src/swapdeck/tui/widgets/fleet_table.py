@@ -7,17 +7,20 @@ DataTable and touches only the cells that changed, inside one `batch_update`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from rich.text import Text
 from textual.content import Content
 from textual.style import Style
 from textual.widgets import DataTable
 
+from swapdeck.config import Config
 from swapdeck.events import Liveness, ModelState
 from swapdeck.fleet.actions import ActionStatus
 from swapdeck.fleet.state import HostState
+from swapdeck.gate.settings import pinned_build_name, pinned_lock
 from swapdeck.tui.clock import format_duration
-from swapdeck.tui.widgets.card_lines import HISTORY_S, STATE_STYLE, CardInput
+from swapdeck.tui.widgets.card_lines import HISTORY_S, STATE_STYLE, CardInput, off_pin
 from swapdeck.tui.widgets.gauges import (
     DASH,
     bar,
@@ -38,6 +41,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("status", "Status", 12),
     ("models", "Models", 0),  # flexible: takes what the others leave
     ("inflight", "In flight", 9),
+    ("engine", "Engine", 13),  # only when an engine pin is known: it flags hosts off the pin
     ("vram", "VRAM", 20),
     ("util", "Util", 4),
     ("actions", "Actions", 20),
@@ -53,13 +57,14 @@ CELL_PADDING = 2
 """DataTable pads every cell by one on each side."""
 
 
-def choose_columns(width: int) -> list[tuple[str, str, int]]:
-    """The columns that fit `width` cells, in display order, Models sized to what is left."""
+def choose_columns(width: int, *, engine: bool = False) -> list[tuple[str, str, int]]:
+    """The columns that fit `width` cells, in display order, Models sized to what is left;
+    `engine` adds the Engine column (a pin is known, so off-pin hosts can be flagged)."""
     chosen: list[tuple[str, str, int]] = []
     models_target = max(MODELS_MIN, min(MODELS_MAX, width // 5))
     used = models_target + CELL_PADDING
     for key, label, cells in COLUMNS:
-        if key == "models":
+        if key == "models" or (key == "engine" and not engine):
             continue
         if used + cells + CELL_PADDING > width and chosen:
             break
@@ -99,6 +104,12 @@ def _models(host: HostState) -> Content:
         suffix = "" if state is ModelState.READY else f" ({state.value})"
         parts.append(Content.styled(view.info.id + suffix, STATE_STYLE[state]))
     return Content.assemble((f"{ready}/{len(views)} ", "bold"), Content(", ").join(parts))
+
+
+def _engine(build: str | None, pinned: str | None) -> Content:
+    if off_pin(build, pinned):
+        return Content.assemble((build or DASH, "bold $warning"), " ≠ pin")
+    return Content(build or DASH)
 
 
 def _gpu_util_history(host: HostState, now: float) -> list[float]:
@@ -149,6 +160,7 @@ def table_cells(card: CardInput) -> dict[str, Content]:
         "host": Content.styled(host.name, "bold"),
         "status": _status(host, now),
         "version": Content(host.swap_version or DASH),
+        "engine": _engine(host.engine_build, card.pinned_build),
         "models": _models(host),
         "inflight": Content(inflight),
         "vram": Content.assemble((bar(vram_fill, 6), level_style(vram_fill)), " ",
@@ -186,11 +198,27 @@ class FleetTable(DataTable[Text]):
         self._order: list[str] = []
         self._cells: dict[tuple[str, str], Content] = {}
         self._columns: list[tuple[str, str, int]] = []
+        self._pin_read = False
+        self._pinned: str | None = None
+
+    def pinned_build(self) -> str | None:
+        """The engine pin from the config's lock (`[gate] lock` or engine.lock beside the
+        config), read once: a few hundred bytes, and a pin changes only by a commit."""
+        if not self._pin_read:
+            self._pin_read = True
+            config = getattr(getattr(self.screen, "runtime", None), "config", None)
+            if isinstance(config, Config):
+                self._pinned = pinned_build_name(pinned_lock(config))
+        return self._pinned
 
     def show(self, cards: Sequence[CardInput], *, width: int) -> None:
         parse = self.app.stylesheet.parse_style
+        pinned = self.pinned_build()
+        if pinned is not None:
+            cards = [c if c.pinned_build else replace(c, pinned_build=pinned) for c in cards]
         order = [c.host.name for c in cards]
-        columns = choose_columns(width - 1)  # leave room for a vertical scrollbar
+        # leave room for a vertical scrollbar
+        columns = choose_columns(width - 1, engine=pinned is not None)
         cursor_host = self.selected_host()
         with self.app.batch_update():
             if columns != self._columns:
