@@ -39,20 +39,21 @@ class Scrape:
     samples: dict[SampleKey, float]
     types: dict[str, str] = field(default_factory=dict)
 
-    def value(self, name: str, **labels: str) -> float:
-        return self.samples[(name, frozenset(labels.items()))]
+    # Positional-only names: `name` is also a label (the GPU's).
+    def value(self, metric: str, /, **labels: str) -> float:
+        return self.samples[(metric, frozenset(labels.items()))]
 
-    def get(self, name: str, **labels: str) -> float | None:
-        return self.samples.get((name, frozenset(labels.items())))
+    def get(self, metric: str, /, **labels: str) -> float | None:
+        return self.samples.get((metric, frozenset(labels.items())))
 
-    def series(self, name: str, **where: str) -> dict[frozenset[tuple[str, str]], float]:
-        """Every sample of `name` whose labels include `where`."""
+    def series(self, metric: str, /, **where: str) -> dict[frozenset[tuple[str, str]], float]:
+        """Every sample of `metric` whose labels include `where`."""
         wanted = set(where.items())
         return {labels: value for (sample, labels), value in self.samples.items()
-                if sample == name and wanted <= labels}
+                if sample == metric and wanted <= labels}
 
-    def total(self, name: str, **where: str) -> float:
-        return sum(self.series(name, **where).values())
+    def total(self, metric: str, /, **where: str) -> float:
+        return sum(self.series(metric, **where).values())
 
     def counters(self) -> dict[SampleKey, float]:
         """Every counter and histogram sample: what a restart must not reset."""

@@ -11,7 +11,14 @@ import aiosqlite
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swapdeck.collector.histograms import DECODE, DURATION, HISTOGRAMS, Histogram, bucket_sql
+from swapdeck.collector.histograms import (
+    DECODE,
+    DURATION,
+    HISTOGRAMS,
+    Histogram,
+    bucket_sql,
+    le_labels,
+)
 from swapdeck.collector.metrics import FleetCounters
 from swapdeck.collector.seed import load_seed
 from swapdeck.events import (
@@ -127,9 +134,10 @@ def test_cumulative_buckets_end_at_inf_with_the_count() -> None:
     histogram = Histogram(DURATION.bounds)
     for ms in (40, 50, 51, 999_999):
         histogram.observe(ms)
-    pairs = histogram.cumulative(DURATION.divisor)
-    assert pairs[0] == ("0.05", 2.0)  # 50 ms is inside le=0.05
-    assert pairs[-1] == ("+Inf", 4.0)
+    pairs = histogram.cumulative(le_labels(DURATION))
+    assert pairs[0] == ("0.05", 2)  # 50 ms is inside le=0.05
+    assert pairs[1] == ("0.1", 3)
+    assert pairs[-1] == ("+Inf", 4)
     assert math.isclose(histogram.total, 40 + 50 + 51 + 999_999)
 
 

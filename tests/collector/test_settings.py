@@ -29,7 +29,7 @@ def test_token_sources(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SCRAPE_TOKEN to be set"):
         env.resolve_bearer_token({})
     missing = parse_config({"collector": {"bearer_token_file": str(tmp_path / "nope")}})
-    with pytest.raises(ConfigError, match="collector.bearer_token_file: expected a readable"):
+    with pytest.raises(ConfigError, match=r"collector\.bearer_token_file: expected a readable"):
         missing.collector.resolve_bearer_token()
 
 

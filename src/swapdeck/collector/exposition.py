@@ -1,5 +1,5 @@
-"""The metrics page: counters plus gauges read off the fleet state, as Prometheus text or
-OpenMetrics (pure; the caller passes `now` and everything else it reads).
+"""The metrics page: counters plus gauges read off the fleet state (pure; the caller passes
+`now` and everything else it reads).
 
 Families, all prefixed `swapdeck_`:
 
@@ -22,31 +22,29 @@ Unknown readings (llama-swap's -1) and GPU readings older than the host's stale 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-    StateSetMetricFamily,
-)
-from prometheus_client.registry import Collector
-
-from swapdeck.collector.histograms import HISTOGRAMS
+from swapdeck.collector.histograms import HISTOGRAMS, le_labels
 from swapdeck.collector.labels import OTHER
 from swapdeck.collector.metrics import FleetCounters, HostCounters, ModelCounters
+from swapdeck.collector.page import (
+    OPENMETRICS_TYPE,
+    TEXT_TYPE,
+    Family,
+    bucket_labels,
+    labels_text,
+    wants_openmetrics,
+    write_page,
+)
 from swapdeck.events import UNKNOWN, GpuSample, Liveness, ModelState
 from swapdeck.fleet.state import FleetState, HostState
 
 MIB = 1024 * 1024
-HOST = ["host"]
-HOST_MODEL = ["host", "model"]
-GPU = ["host", "gpu", "name"]
 MAX_GPUS_PER_HOST = 32
 """A host reporting more GPU indices than any box has is sending junk: labels stay bounded."""
+_LES = {spec.key: le_labels(spec) for spec in HISTOGRAMS}
+_EMPTY = ModelCounters()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,83 +64,72 @@ class CollectorVitals:
 
 def fleet_families(counters: FleetCounters, state: FleetState, now: float,
                    extras: Mapping[str, HostExtras],
-                   vitals: CollectorVitals | None = None) -> list[Metric]:
-    builder = _Families()
+                   vitals: CollectorVitals | None = None) -> list[Family]:
+    page = _Families()
     for name, host_counters in counters.hosts.items():
-        host_state = state.hosts.get(name)
-        builder.host(name, host_counters, host_state, now, extras.get(name, HostExtras()))
-    families = builder.all()
+        page.host(name, host_counters, state.hosts.get(name), now,
+                  extras.get(name, HostExtras()))
+    families = page.all()
     if vitals is not None:
-        families.append(CounterMetricFamily(
-            "swapdeck_collector_events", "Events the collector's hub has applied.",
-            value=vitals.events_applied))
-        families.append(GaugeMetricFamily(
-            "swapdeck_collector_history_pending_events",
-            "Events buffered for the history writer, not yet written.",
-            value=vitals.history_pending))
+        events = Family("swapdeck_collector_events", "counter",
+                        "Events the collector's hub has applied.")
+        events.counter("", vitals.events_applied)
+        pending = Family("swapdeck_collector_history_pending_events", "gauge",
+                         "Events buffered for the history writer, not yet written.")
+        pending.add("", vitals.history_pending)
+        families += [events, pending]
     return families
+
+
+def render(families: list[Family], accept: str) -> tuple[bytes, str]:
+    """The page in the format the scraper asked for (Accept header) and its content type."""
+    if wants_openmetrics(accept):
+        return write_page(families, openmetrics=True), OPENMETRICS_TYPE
+    return write_page(families, openmetrics=False), TEXT_TYPE
 
 
 class _Families:
     def __init__(self) -> None:
-        self.requests = CounterMetricFamily(
-            "swapdeck_requests", "Finished requests by inference path and status (§3.1).",
-            labels=[*HOST_MODEL, "path", "status"])
-        self.prompt = CounterMetricFamily(
-            "swapdeck_prompt_tokens", "Prompt tokens processed (tokens.input_tokens).",
-            labels=HOST_MODEL)
-        self.cached = CounterMetricFamily(
-            "swapdeck_cached_tokens", "Prompt tokens served from cache (tokens.cache_tokens).",
-            labels=HOST_MODEL)
-        self.generated = CounterMetricFamily(
-            "swapdeck_generated_tokens", "Tokens generated (tokens.output_tokens).",
-            labels=HOST_MODEL)
-        self.histograms = {spec.key: HistogramMetricFamily(spec.name, spec.help,
-                                                           labels=HOST_MODEL)
+        self.requests = Family("swapdeck_requests", "counter",
+                               "Finished requests by inference path and status (§3.1).")
+        self.prompt = Family("swapdeck_prompt_tokens", "counter",
+                             "Prompt tokens processed (tokens.input_tokens).")
+        self.cached = Family("swapdeck_cached_tokens", "counter",
+                             "Prompt tokens served from cache (tokens.cache_tokens).")
+        self.generated = Family("swapdeck_generated_tokens", "counter",
+                                "Tokens generated (tokens.output_tokens).")
+        self.histograms = {spec.key: Family(spec.name, "histogram", spec.help)
                            for spec in HISTOGRAMS}
-        self.model_state = StateSetMetricFamily(
-            "swapdeck_model_state", "Process state of each model the host lists (§4).",
-            labels=HOST_MODEL)
-        self.model_inflight = GaugeMetricFamily(
-            "swapdeck_model_inflight_requests",
-            "Requests in flight per model (hosts that report only a total are left out).",
-            labels=HOST_MODEL)
-        self.model_last = GaugeMetricFamily(
-            "swapdeck_model_last_request_timestamp_seconds",
-            "Completion time of the model's last request (unix seconds).", labels=HOST_MODEL)
-        self.up = GaugeMetricFamily("swapdeck_host_up", "1 while the host's stream is connected.",
-                                    labels=HOST)
-        self.liveness = StateSetMetricFamily(
-            "swapdeck_host_liveness", "connected, reconnecting or down.", labels=HOST)
-        self.reconnects = CounterMetricFamily(
-            "swapdeck_host_reconnects", "Times a connected host was lost.", labels=HOST)
-        self.seen_age = GaugeMetricFamily(
-            "swapdeck_host_last_seen_age_seconds",
-            "Seconds since anything was last heard from the host.", labels=HOST)
-        self.rejected = CounterMetricFamily(
-            "swapdeck_host_frames_rejected", "Malformed frames or records skipped.",
-            labels=HOST)
-        self.gaps = CounterMetricFamily(
-            "swapdeck_host_gaps_suspected",
-            "Times records may have been missed (stream drops, restarts).", labels=HOST)
-        self.host_inflight = GaugeMetricFamily(
-            "swapdeck_host_inflight_requests", "Requests in flight on the host.", labels=HOST)
-        self.gpu_used = GaugeMetricFamily("swapdeck_gpu_memory_used_bytes", "VRAM in use.",
-                                          labels=GPU)
-        self.gpu_total = GaugeMetricFamily("swapdeck_gpu_memory_total_bytes", "VRAM size.",
-                                           labels=GPU)
-        self.gpu_util = GaugeMetricFamily("swapdeck_gpu_utilization_percent",
-                                          "GPU utilisation.", labels=GPU)
-        self.gpu_temp = GaugeMetricFamily("swapdeck_gpu_temperature_celsius",
-                                          "GPU temperature.", labels=GPU)
-        self.gpu_power = GaugeMetricFamily("swapdeck_gpu_power_watts", "GPU power draw.",
-                                           labels=GPU)
-        self.gpu_age = GaugeMetricFamily(
-            "swapdeck_gpu_sample_age_seconds",
-            "Age of the newest GPU sample; readings older than the stale window are omitted.",
-            labels=GPU)
+        self.model_state = Family("swapdeck_model_state", "stateset",
+                                  "Process state of each model the host lists (§4).")
+        self.model_inflight = Family(
+            "swapdeck_model_inflight_requests", "gauge",
+            "Requests in flight per model (hosts that report only a total are left out).")
+        self.model_last = Family("swapdeck_model_last_request_timestamp_seconds", "gauge",
+                                 "Completion time of the model's last request (unix seconds).")
+        self.up = Family("swapdeck_host_up", "gauge", "1 while the host's stream is connected.")
+        self.liveness = Family("swapdeck_host_liveness", "stateset",
+                               "connected, reconnecting or down.")
+        self.reconnects = Family("swapdeck_host_reconnects", "counter",
+                                 "Times a connected host was lost.")
+        self.seen_age = Family("swapdeck_host_last_seen_age_seconds", "gauge",
+                               "Seconds since anything was last heard from the host.")
+        self.rejected = Family("swapdeck_host_frames_rejected", "counter",
+                               "Malformed frames or records skipped.")
+        self.gaps = Family("swapdeck_host_gaps_suspected", "counter",
+                           "Times records may have been missed (stream drops, restarts).")
+        self.host_inflight = Family("swapdeck_host_inflight_requests", "gauge",
+                                    "Requests in flight on the host.")
+        self.gpu_used = Family("swapdeck_gpu_memory_used_bytes", "gauge", "VRAM in use.")
+        self.gpu_total = Family("swapdeck_gpu_memory_total_bytes", "gauge", "VRAM size.")
+        self.gpu_util = Family("swapdeck_gpu_utilization_percent", "gauge", "GPU utilisation.")
+        self.gpu_temp = Family("swapdeck_gpu_temperature_celsius", "gauge", "GPU temperature.")
+        self.gpu_power = Family("swapdeck_gpu_power_watts", "gauge", "GPU power draw.")
+        self.gpu_age = Family(
+            "swapdeck_gpu_sample_age_seconds", "gauge",
+            "Age of the newest GPU sample; readings older than the stale window are omitted.")
 
-    def all(self) -> list[Metric]:
+    def all(self) -> list[Family]:
         return [self.requests, self.prompt, self.cached, self.generated,
                 *self.histograms.values(), self.model_state, self.model_inflight,
                 self.model_last, self.up, self.liveness, self.reconnects, self.seen_age,
@@ -153,79 +140,69 @@ class _Families:
 
     def host(self, name: str, counters: HostCounters, state: HostState | None, now: float,
              extras: HostExtras) -> None:
-        labels = sorted(counters.labels.assigned | counters.models.keys())
-        for label in labels:
-            self._model_counters(name, label, counters.models.get(label) or ModelCounters())
-        self.reconnects.add_metric([name], counters.reconnects)
-        self.rejected.add_metric([name], counters.frames_rejected)
-        self.gaps.add_metric([name], counters.gaps)
-        if state is None:
-            return
-        self._host_state(name, counters, state, now, extras)
+        host_labels = labels_text([("host", name)])
+        model_labels = {label: labels_text([("host", name), ("model", label)])
+                        for label in sorted(counters.labels.assigned | counters.models.keys())}
+        for label, labels in model_labels.items():
+            self._model_counters(name, label, labels, counters.models.get(label, _EMPTY))
+        self.reconnects.counter(host_labels, counters.reconnects)
+        self.rejected.counter(host_labels, counters.frames_rejected)
+        self.gaps.counter(host_labels, counters.gaps)
+        if state is not None:
+            self._host_state(host_labels, model_labels, counters, state, now, extras)
+            for gpu in state.latest_gpus()[:MAX_GPUS_PER_HOST]:
+                self._gpu(name, gpu, now, extras.gpu_stale_after_s)
 
-    def _model_counters(self, host: str, label: str, counters: ModelCounters) -> None:
+    def _model_counters(self, host: str, label: str, labels: str,
+                        counters: ModelCounters) -> None:
         for (path, status), count in sorted(counters.requests.items()):
-            self.requests.add_metric([host, label, path, status], count)
-        self.prompt.add_metric([host, label], counters.prompt_tokens)
-        self.cached.add_metric([host, label], counters.cached_tokens)
-        self.generated.add_metric([host, label], counters.generated_tokens)
+            self.requests.counter(labels_text([("host", host), ("model", label),
+                                               ("path", path), ("status", status)]), count)
+        self.prompt.counter(labels, counters.prompt_tokens)
+        self.cached.counter(labels, counters.cached_tokens)
+        self.generated.counter(labels, counters.generated_tokens)
         for spec in HISTOGRAMS:
             histogram = counters.histograms[spec.key]
-            self.histograms[spec.key].add_metric(
-                [host, label], buckets=histogram.cumulative(spec.divisor),
-                sum_value=histogram.total / spec.divisor)
+            self.histograms[spec.key].histogram(
+                labels, histogram.cumulative(bucket_labels(labels, _LES[spec.key])),
+                histogram.total / spec.divisor)
 
-    def _host_state(self, name: str, counters: HostCounters, state: HostState, now: float,
+    def _host_state(self, host_labels: str, model_labels: Mapping[str, str],
+                    counters: HostCounters, state: HostState, now: float,
                     extras: HostExtras) -> None:
-        self.up.add_metric([name], 1.0 if state.liveness is Liveness.CONNECTED else 0.0)
-        self.liveness.add_metric([name], {kind.value: state.liveness is kind
-                                          for kind in Liveness})
+        self.up.add(host_labels, 1 if state.liveness is Liveness.CONNECTED else 0)
+        self.liveness.stateset(host_labels, ((kind.value, state.liveness is kind)
+                                             for kind in Liveness))
         seen = [t for t in (extras.last_seen, state.last_seen) if t is not None]
         if seen:
-            self.seen_age.add_metric([name], max(0.0, now - max(seen)))
-        self.host_inflight.add_metric([name], state.inflight_count)
+            self.seen_age.add(host_labels, max(0.0, now - max(seen)))
+        self.host_inflight.add(host_labels, state.inflight_count)
         per_model = state.inflight_total is None
+        inflight: dict[str, int] = {}
+        if per_model:
+            for request in state.inflight.values():
+                inflight[request.model] = inflight.get(request.model, 0) + 1
         for model_id, view in sorted(state.models.items()):
             label = counters.labels.label(model_id)
-            if label == OTHER:
+            labels = model_labels.get(label)
+            if label == OTHER or labels is None:
                 continue
-            self.model_state.add_metric([name, label], {s.value: view.info.state is s
-                                                        for s in ModelState})
+            self.model_state.stateset(labels, ((s.value, view.info.state is s)
+                                               for s in ModelState))
             if per_model:
-                self.model_inflight.add_metric([name, label], state.inflight_for(model_id))
+                self.model_inflight.add(labels, inflight.get(model_id, 0))
             if view.last_request_done is not None:
-                self.model_last.add_metric([name, label], view.last_request_done)
-        for gpu in state.latest_gpus()[:MAX_GPUS_PER_HOST]:
-            self._gpu(name, gpu, now, extras.gpu_stale_after_s)
+                self.model_last.add(labels, view.last_request_done)
 
     def _gpu(self, host: str, gpu: GpuSample, now: float, stale_after_s: float) -> None:
-        labels = [host, str(gpu.index), gpu.name]
+        labels = labels_text([("host", host), ("gpu", str(gpu.index)), ("name", gpu.name)])
         age = max(0.0, now - gpu.at)
-        self.gpu_age.add_metric(labels, age)
+        self.gpu_age.add(labels, age)
         if age > stale_after_s:
             return
-        readings: Iterable[tuple[GaugeMetricFamily, float, float]] = (
-            (self.gpu_used, gpu.mem_used_mb, MIB), (self.gpu_total, gpu.mem_total_mb, MIB),
-            (self.gpu_util, gpu.util_pct, 1.0), (self.gpu_temp, gpu.temp_c, 1.0),
-            (self.gpu_power, gpu.power_w, 1.0))
+        readings = ((self.gpu_used, gpu.mem_used_mb, MIB), (self.gpu_total, gpu.mem_total_mb, MIB),
+                    (self.gpu_util, gpu.util_pct, 1), (self.gpu_temp, gpu.temp_c, 1),
+                    (self.gpu_power, gpu.power_w, 1))
         for family, value, scale in readings:
             if value != UNKNOWN and value >= 0:
-                family.add_metric(labels, value * scale)
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-class _Fixed(Collector):
-    def __init__(self, families: list[Metric]) -> None:
-        self._families = families
-
-    def collect(self) -> Iterable[Metric]:
-        return self._families
-
-
-def render(families: list[Metric], accept: str) -> tuple[bytes, str]:
-    """The page in the format the scraper asked for (Accept header) and its content type."""
-    encoder: Callable[[Collector], bytes]
-    encoder, content_type = choose_encoder(accept)
-    return encoder(_Fixed(families)), content_type
+                family.add(labels, value * scale)

@@ -107,19 +107,25 @@ class Histogram:
     def count(self) -> int:
         return sum(self.counts)
 
-    def cumulative(self, divisor: float) -> list[tuple[str, float]]:
-        """(le, cumulative count) pairs for exposition, bounds scaled to the exposed unit."""
-        out: list[tuple[str, float]] = []
+    def cumulative(self, les: Sequence[str]) -> list[tuple[str, int]]:
+        """(bucket, cumulative count) pairs, one per bucket name in `les` (+Inf last)."""
+        out: list[tuple[str, int]] = []
         running = 0
-        for bound, count in zip((*self.bounds, math.inf), self.counts, strict=True):
+        for le, count in zip(les, self.counts, strict=True):
             running += count
-            out.append((_le(bound / divisor), float(running)))
+            out.append((le, running))
         return out
 
 
+def le_labels(spec: HistogramSpec) -> tuple[str, ...]:
+    """The `le` label values of a histogram's buckets in the exposed unit, `+Inf` last.
+
+    Written the way Prometheus' own clients write them ("0.05", "1.0"), so every scrape
+    of every series names a bucket identically."""
+    return (*(_le(bound / spec.divisor) for bound in spec.bounds), "+Inf")
+
+
 def _le(bound: float) -> str:
-    if math.isinf(bound):
-        return "+Inf"
     return repr(float(bound)) if bound != int(bound) else f"{bound:.1f}"
 
 

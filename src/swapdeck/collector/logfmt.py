@@ -63,6 +63,9 @@ def format_line(at: float, level: str, msg: str, *, host: str | None = None,
     return " ".join(parts)
 
 
+_LOGGED = frozenset({LivenessChanged, GapSuspected, FrameRejected, EngineVersion})
+
+
 @dataclass(slots=True)
 class _HostLog:
     liveness: Liveness | None = None
@@ -79,6 +82,8 @@ class LineMaker:
         self._hosts: dict[str, _HostLog] = {}
 
     def describe(self, event: HostEvent) -> str | None:
+        if type(event) not in _LOGGED:
+            return None  # the hub calls this for every event: most leave at once
         host = self._hosts.get(event.host)
         if host is None:
             host = self._hosts[event.host] = _HostLog()

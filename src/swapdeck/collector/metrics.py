@@ -17,7 +17,9 @@ equal the aggregates its restart will seed from (`seed.py`):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from swapdeck.collector.histograms import HISTOGRAMS, Histogram, new_histograms
 from swapdeck.collector.labels import ModelLabels, path_label, status_label
@@ -104,24 +106,17 @@ class FleetCounters:
     # ------------------------------------------------------------------ the hub listener
 
     def observe(self, event: HostEvent) -> None:
-        host = self.hosts.get(event.host)
-        if host is None:
+        # Most events (logs, in-flight updates, perf) count nothing: one dict lookup each.
+        handle = _HANDLERS.get(type(event))
+        if handle is None:
             return
-        if isinstance(event, ActivityRecorded):
-            for record in event.records:
-                self._count(host, record)
-        elif isinstance(event, ModelsListed):
-            host.labels.listed(m.id for m in event.models)
-        elif isinstance(event, ModelStateChanged):
-            host.labels.listed((event.model,))
-        elif isinstance(event, LivenessChanged):
-            if host.liveness is Liveness.CONNECTED and event.liveness is not Liveness.CONNECTED:
-                host.reconnects += 1
-            host.liveness = event.liveness
-        elif isinstance(event, FrameRejected):
-            host.frames_rejected += 1
-        elif isinstance(event, GapSuspected):
-            host.gaps += 1
+        host = self.hosts.get(event.host)
+        if host is not None:
+            handle(self, host, event)
+
+    def _activity(self, host: HostCounters, event: ActivityRecorded) -> None:
+        for record in event.records:
+            self._count(host, record)
 
     def _count(self, host: HostCounters, record: ActivityRecord) -> None:
         if not math.isfinite(record.finished_at):
@@ -144,6 +139,38 @@ class FleetCounters:
             if value is not None:
                 histograms[spec.key].observe(value)
         self.records_counted += 1
+
+
+def _models_listed(counters: FleetCounters, host: HostCounters, event: ModelsListed) -> None:
+    host.labels.listed(m.id for m in event.models)
+
+
+def _model_state(counters: FleetCounters, host: HostCounters, event: ModelStateChanged) -> None:
+    host.labels.listed((event.model,))
+
+
+def _liveness(counters: FleetCounters, host: HostCounters, event: LivenessChanged) -> None:
+    if host.liveness is Liveness.CONNECTED and event.liveness is not Liveness.CONNECTED:
+        host.reconnects += 1
+    host.liveness = event.liveness
+
+
+def _frame(counters: FleetCounters, host: HostCounters, event: FrameRejected) -> None:
+    host.frames_rejected += 1
+
+
+def _gap(counters: FleetCounters, host: HostCounters, event: GapSuspected) -> None:
+    host.gaps += 1
+
+
+_HANDLERS: dict[type, Callable[[FleetCounters, HostCounters, Any], None]] = {
+    ActivityRecorded: FleetCounters._activity,
+    ModelsListed: _models_listed,
+    ModelStateChanged: _model_state,
+    LivenessChanged: _liveness,
+    FrameRejected: _frame,
+    GapSuspected: _gap,
+}
 
 
 def _seed_host(host: HostCounters, seed: HostSeed) -> None:

@@ -27,6 +27,7 @@ from swapdeck.collector.logfmt import EventLog
 from swapdeck.collector.metrics import FleetCounters
 from swapdeck.collector.seed import CounterSeed, load_seed
 from swapdeck.collector.server import MetricsServer
+from swapdeck.collector.state import collector_state
 from swapdeck.config import Config
 from swapdeck.fleet.runtime import FleetRuntime
 from swapdeck.history.database import open_database
@@ -60,7 +61,8 @@ class CollectorService:
         self.counters = FleetCounters([h.name for h in config.hosts],
                                       model_cap=self.settings.max_models_per_host)
         self.runtime = FleetRuntime(config, writer_interval_s=self.settings.writer_interval_s,
-                                    listeners=(self.counters.observe, self.log.observe))
+                                    listeners=(self.counters.observe, self.log.observe),
+                                    state=collector_state(h.name for h in config.hosts))
         self.server: MetricsServer | None = None
         self.url = ""
         self._log_task: asyncio.Task[None] | None = None

@@ -41,9 +41,10 @@ def make_connector(host: HostConfig, resume: ResumePoint) -> Connector:
 class FleetRuntime:
     def __init__(self, config: Config, *, history: bool = True, read_only: bool = False,
                  writer_interval_s: float = 0.5, retention: bool = True,
-                 listeners: Sequence[Listener] = ()) -> None:
+                 listeners: Sequence[Listener] = (), state: FleetState | None = None) -> None:
         """`listeners` join the hub before any connector runs (the collector's counters
-        must not miss the first event)."""
+        must not miss the first event); `state` replaces the default reducer state (the
+        collector keeps smaller windows: it shows no activity list)."""
         self.config = config
         self._listeners = tuple(listeners)
         self._use_history = history
@@ -52,7 +53,7 @@ class FleetRuntime:
         self._retention = retention and not read_only
         self._retention_task: asyncio.Task[None] | None = None
         self.store: HistoryStore | None = None
-        self.state = FleetState(h.name for h in config.hosts)
+        self.state = state if state is not None else FleetState(h.name for h in config.hosts)
         self.hub: Hub
         self.actions: ActionQueue
 
