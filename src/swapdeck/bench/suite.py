@@ -14,7 +14,6 @@ import hashlib
 import itertools
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from swapdeck.config import ConfigError
+from swapdeck.config import config_error, read_toml
 
 MAX_CONCURRENCY = 256
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -135,49 +134,11 @@ class CellSpec:
 
 
 def load_suite(path: Path) -> Suite:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(path, "", f"expected a readable suite file ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(path, "", "expected UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "", f"expected valid TOML ({exc})") from None
-    return parse_suite(data, path)
+    return parse_suite(read_toml(path, "suite file"), path)
 
 
 def parse_suite(data: Mapping[str, Any], path: Path | str = "<suite>") -> Suite:
     try:
         return Suite.model_validate(dict(data))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ConfigError(path, _dotted(error["loc"]), _expectation(error)) from None
-
-
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif item.startswith(("function-", "value_error")):
-            continue
-        else:
-            parts.append(("." if parts else "") + item)
-    return "".join(parts)
-
-
-def _expectation(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    message = str(error["msg"])
-    if kind == "extra_forbidden":
-        return "unknown key (check the spelling against sample-configs/suites/)"
-    if kind == "missing":
-        return "expected this key to be set"
-    if message.startswith("Value error, "):
-        return message.removeprefix("Value error, ")
-    got = error.get("input")
-    suffix = f", got {got!r}" if got is not None and not isinstance(got, dict | list) else ""
-    message = message.removeprefix("Input should be ").removeprefix("input should be ")
-    return f"expected {message[0].lower()}{message[1:]}{suffix}"
+        raise config_error(exc, path, "sample-configs/suites/") from None

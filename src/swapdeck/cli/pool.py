@@ -18,15 +18,12 @@ import importlib
 import json
 import sys
 import time
-import tomllib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from swapdeck.config import Config, ConfigError, find_config, parse_config
+from swapdeck.config import Config, find_config, load_config
 from swapdeck.pool.errors import PoolError, human_bytes
 from swapdeck.pool.installers.advisory import AdvisoryInstaller
 from swapdeck.pool.installers.base import (
@@ -195,22 +192,8 @@ def load_pool_context(config_arg: str | None) -> tuple[Config, PoolSettings]:
     path = find_config(Path(config_arg) if config_arg else None)
     if path is None:
         return Config(), PoolSettings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(path, "", f"expected a readable TOML file ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "", f"expected valid TOML ({exc})") from None
-    pool_table = data.pop("pool", {}) if "pool" not in Config.model_fields else None
-    config = parse_config(data, path)
-    if pool_table is None:
-        return config, getattr(config, "pool", PoolSettings())
-    try:
-        return config, PoolSettings.model_validate(pool_table)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = "pool." + ".".join(str(part) for part in error["loc"])
-        raise ConfigError(path, key, f"expected {error['msg']}") from None
+    config = load_config(path)
+    return config, config.pool
 
 
 def build_manager(config_arg: str | None) -> PoolManager:
