@@ -21,7 +21,6 @@ from collections.abc import Callable, Collection, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
-from swapdeck.bench.runner import Progress as BenchProgress
 from swapdeck.bench.target import BenchTarget
 from swapdeck.pool.catalog import CatalogError
 from swapdeck.pool.download import OrphanPartial
@@ -34,7 +33,7 @@ from swapdeck.pool.installers.llamaswap_config import model_ids
 from swapdeck.pool.installers.ollama import OllamaInstaller
 from swapdeck.pool.manager import InstallPlan, PoolManager, RemovalPlan
 from swapdeck.pool.rank import RankedModel, rank
-from swapdeck.pool.session_bench import load_bench_evidence, run_quick_bench
+from swapdeck.pool.session_bench import load_bench_evidence, run_bench_job
 from swapdeck.pool.session_journal import (
     JOURNAL_FILE,
     InstallJournal,
@@ -389,6 +388,8 @@ class PoolSession:
     # ------------------------------------------------------------------ bench
 
     def start_bench(self, model_id: str, target: BenchTarget) -> BenchJob:
+        """Run the quick suite on `target` (a host of this machine) in the session's task;
+        what it measures becomes the model's speed in the ranking."""
         if self.bench is not None and self.bench.state is JobState.RUNNING:
             raise PoolError(f"a quick bench of {self.bench.model_id} is running; wait for it")
         if self.bench_database is None or self.hardware is None:
@@ -397,27 +398,11 @@ class PoolSession:
         self.bench = job
         database, fingerprint = self.bench_database, self.hardware.fingerprint
 
-        def progress(event: BenchProgress) -> None:
-            job.message = f"{event.done}/{event.total} requests"
-            self._touch()
-
         async def run() -> None:
-            try:
-                found = await run_quick_bench(database, target, fingerprint,
-                                              on_progress=progress, clock=self.clock)
-            except asyncio.CancelledError:
-                job.state, job.message = JobState.CANCELLED, "cancelled"
-                raise
-            except Exception as exc:  # BenchError, HistoryError, HTTP: one line for the person
-                job.state, job.message = JobState.FAILED, str(exc) or type(exc).__name__
-                self._touch()
-                return
-            if found is None:
-                job.state, job.message = JobState.FAILED, "every cell was invalid: no speed"
-            else:
+            found = await run_bench_job(job, database, target, fingerprint, touch=self._touch,
+                                        clock=self.clock)
+            if found is not None:
                 self.observations.append(found)
-                job.state = JobState.DONE
-                job.message = f"measured {found.value:.1f} t/s (run {found.run_id})"
             self.rerank()
 
         self._spawn(run(), f"pool-bench-{model_id}")

@@ -9,6 +9,7 @@ say — the same figures the Bench screen shows.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -16,12 +17,13 @@ from pathlib import Path
 
 from swapdeck.bench.cells import CellSummary
 from swapdeck.bench.report import load_run
-from swapdeck.bench.runner import ProgressFn
+from swapdeck.bench.runner import Progress, ProgressFn
 from swapdeck.bench.session import run_and_store
 from swapdeck.bench.store import BenchStore, StoredRun
 from swapdeck.bench.suite import Suite, parse_suite
 from swapdeck.bench.target import BenchTarget
 from swapdeck.pool.evidence import SWAPDECK_BENCH_SOURCE, Grade, Metric, Observation
+from swapdeck.pool.session_values import BenchJob, JobState
 
 QUICK_SUITE: Suite = parse_suite({
     "name": "pool-quick",
@@ -89,3 +91,30 @@ async def run_quick_bench(database: Path, target: BenchTarget, fingerprint: str,
         return observation_for(result.loaded.run, result.loaded.cells, fingerprint)
     finally:
         await store.close()
+
+
+async def run_bench_job(job: BenchJob, database: Path, target: BenchTarget, fingerprint: str,
+                        *, touch: Callable[[], None],
+                        clock: Callable[[], float] = time.time) -> Observation | None:
+    """`run_quick_bench`, telling `job` how far it got and how it ended (one line each)."""
+    def progress(event: Progress) -> None:
+        job.message = f"{event.done}/{event.total} requests"
+        touch()
+
+    try:
+        found = await run_quick_bench(database, target, fingerprint, on_progress=progress,
+                                      clock=clock)
+    except asyncio.CancelledError:
+        job.state, job.message = JobState.CANCELLED, "cancelled"
+        raise
+    except Exception as exc:  # BenchError, HistoryError, HTTP: one line for the person
+        job.state, job.message = JobState.FAILED, str(exc) or type(exc).__name__
+        touch()
+        return None
+    if found is None:
+        job.state, job.message = JobState.FAILED, "every cell was invalid: no speed measured"
+    else:
+        job.state = JobState.DONE
+        job.message = f"measured {found.value:.1f} t/s (run {found.run_id})"
+    touch()
+    return found

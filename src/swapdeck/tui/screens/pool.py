@@ -103,7 +103,9 @@ class PoolScreen(Screen[None]):
         self._seen = -1
         self._table = "pool-candidates"
         self._announced: set[str] = set()
-        self._finished_jobs: set[int] = set()
+        self._told_about: InstallJob | None = None
+        """The last install whose end was announced (held, so it is never confused with
+        a new one)."""
 
     def compose(self) -> ComposeResult:
         yield PoolHeader(id="pool-header")
@@ -158,9 +160,8 @@ class PoolScreen(Screen[None]):
                 self._announced.add(problem)
                 self.notify(problem, title="Pool", severity="warning", timeout=12)
         job = session.job
-        if job is not None and job.state is not JobState.RUNNING \
-                and id(job) not in self._finished_jobs:
-            self._finished_jobs.add(id(job))
+        if job is not None and job.state is not JobState.RUNNING and job is not self._told_about:
+            self._told_about = job
             self._job_ended(job)
 
     def _job_ended(self, job: InstallJob) -> None:
