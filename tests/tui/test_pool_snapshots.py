@@ -25,9 +25,6 @@ FILES = catalog_files()
 
 
 def _app(root: Path) -> SwapdeckApp:
-    with serve_files(FILES) as files:
-        source = catalog_source(files.base_url)
-        asyncio.run(install_all(root, source))
     events = host_events("atlas", models={"llama-3.1-8b": ModelState.READY,
                                           "qwen3-4b": ModelState.STOPPED}, requests=3)
     # the URLs are only used by installs, which these snapshots do not start
@@ -41,10 +38,19 @@ async def _ready(pilot: Any) -> None:
     await pilot.pause(0.3)
 
 
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pool, filled once through real installs; the snapshots only look at it."""
+    root = tmp_path_factory.mktemp("pool-home")
+    with serve_files(FILES) as files:
+        asyncio.run(install_all(root, catalog_source(files.base_url)))
+    return root
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    return tmp_path
+def home(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", str(seeded))
+    return seeded
 
 
 def test_pool_80x24(snap_compare: Any, home: Path) -> None:
