@@ -80,6 +80,8 @@ async def sync_activity(client: httpx.AsyncClient, intake: ActivityIntake, *,
         FrameRejected(host=intake.host, at=at, reason="malformed activity record", detail=text)
         for text in rejected
     ]
-    fresh.reverse()
+    # Oldest first for the ledger. Pages are fetched newest-first while the host keeps
+    # inserting, so the concatenation of pages is not reliably in id order: sort it.
+    fresh.sort(key=lambda record: record.remote_id)
     events.extend(intake.take(fresh, oldest_held=oldest_looked_at, now=at, restarted=restarted))
     return SyncResult(events=events, new_rows=len(fresh))
