@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"swapdeck {__version__}")
     parser.add_argument("--config", type=str, default=None,
                         help="config file (default: $SWAPDECK_CONFIG, then the XDG config dir)")
+    parser.add_argument("--attach", action="store_true",
+                        help="open the cockpit read-only on a running collector's history")
     parser.add_argument("--theme", default=None,
                         help="theme name (swapdeck-dark, swapdeck-light, or one of yours)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -71,6 +73,10 @@ def _cockpit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     config = load_config(path)
     if not config.hosts:
         raise ConfigError(path, "hosts", "expected at least one [[hosts]] entry")
+    if args.attach:
+        from swapdeck.cli.collect import run_attached
+
+        return run_attached(config, theme=args.theme or config.theme)
     from swapdeck.tui.app import run_app
 
     return run_app(config, theme=args.theme or config.theme)
