@@ -151,11 +151,8 @@ class PoolSession:
         installer = self.manager.installers.get("llama-swap")
         handle = installer.downloader.active(model_id) \
             if isinstance(installer, LlamaSwapInstaller) else None
-        # TransferHandle has no "stop but keep the bytes": cancelling its task without
-        # `control.cancel()` is exactly an interruption, which the downloader keeps.
-        task = getattr(handle, "_task", None)
-        if isinstance(task, asyncio.Task):
-            task.cancel()
+        if handle is not None:
+            handle.interrupt()  # keeps the partial bytes for the next start
 
     # ------------------------------------------------------------------ facts
 

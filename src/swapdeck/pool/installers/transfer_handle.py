@@ -39,6 +39,12 @@ class TransferHandle(Generic[T]):
     def done(self) -> bool:
         return self._task is not None and self._task.done()
 
+    def interrupt(self) -> None:
+        """Stop the transfer but keep its bytes, as a crash or Ctrl-C would: unlike
+        `control.cancel()`, the partial file stays and the next run resumes it."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
     @property
     def last(self) -> Progress | None:
         return self._last
