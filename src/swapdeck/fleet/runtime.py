@@ -58,6 +58,15 @@ class FleetRuntime:
         self.actions: ActionQueue
 
     async def __aenter__(self) -> FleetRuntime:
+        try:
+            return await self._start()
+        except BaseException:
+            if self.store is not None:  # a half-started runtime leaves no open database
+                with contextlib.suppress(Exception):
+                    await self.store.close()
+            raise
+
+    async def _start(self) -> FleetRuntime:
         resume: dict[str, ResumePoint] = {}
         if self._use_history:
             path = self.config.database_path
