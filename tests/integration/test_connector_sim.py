@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import pytest
@@ -20,7 +20,6 @@ from swapdeck.events import (
     EngineVersion,
     FrameRejected,
     GapSuspected,
-    HostEvent,
     InflightCount,
     InflightRemoved,
     InflightSnapshot,
@@ -39,46 +38,12 @@ from swapdeck.sources.base import ActionError, ResumePoint
 from swapdeck.sources.errors import AUTH_FAILED
 from swapdeck.sources.llamaswap import LlamaSwapConnector
 from swapdeck.sources.reconnect import ReconnectPolicy
+from tests.sources.recorder import Recorder
 
 E = TypeVar("E")
 ERAS = [Era.V200, Era.V230, Era.V236, Era.V250]
 FAST = ReconnectPolicy(base_s=0.01, cap_s=0.05, open_after=4, probe_interval_s=0.05)
 MODEL = "llama-3.1-8b"
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[HostEvent] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, event: HostEvent) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    def of(self, kind: type[E], after: int = 0) -> list[E]:
-        return [e for e in self.events[after:] if isinstance(e, kind)]
-
-    def mark(self) -> int:
-        return len(self.events)
-
-    async def wait_for(self, kind: type[E], predicate: Callable[[E], bool] = lambda _: True,
-                       *, after: int = 0, timeout: float = 10.0) -> E:
-        async with asyncio.timeout(timeout):
-            while True:
-                for event in self.events[after:]:
-                    if isinstance(event, kind) and predicate(event):
-                        return event
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def connected(self, after: int = 0) -> LivenessChanged:
-        return await self.wait_for(LivenessChanged, lambda e: e.liveness is Liveness.CONNECTED,
-                                   after=after)
-
-    async def activity(self, remote_id: int, after: int = 0) -> ActivityRecorded:
-        return await self.wait_for(
-            ActivityRecorded, lambda e: any(r.remote_id == remote_id for r in e.records),
-            after=after)
 
 
 def make_connector(host: SimHost, *, api_key: str | None = None,

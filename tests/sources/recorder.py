@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
-from swapdeck.events import HostEvent, Liveness, LivenessChanged
+from swapdeck.events import ActivityRecorded, HostEvent, Liveness, LivenessChanged
 from swapdeck.sources.base import Connector
 
 E = TypeVar("E")
@@ -22,8 +22,12 @@ class Recorder:
         self.events.append(event)
         self._changed.set()
 
-    def of(self, kind: type[E]) -> list[E]:
-        return [e for e in self.events if isinstance(e, kind)]
+    def of(self, kind: type[E], after: int = 0) -> list[E]:
+        return [e for e in self.events[after:] if isinstance(e, kind)]
+
+    def mark(self) -> int:
+        """Where the next event will land: pass it as `after` to look only at later ones."""
+        return len(self.events)
 
     def liveness(self) -> list[tuple[Liveness, int, str]]:
         return [(e.liveness, e.attempt, e.last_error) for e in self.of(LivenessChanged)]
@@ -38,6 +42,15 @@ class Recorder:
                         return event
                 self._changed.clear()
                 await self._changed.wait()
+
+    async def connected(self, after: int = 0) -> LivenessChanged:
+        return await self.wait_for(LivenessChanged, lambda e: e.liveness is Liveness.CONNECTED,
+                                   after=after)
+
+    async def activity(self, remote_id: int, after: int = 0) -> ActivityRecorded:
+        return await self.wait_for(
+            ActivityRecorded, lambda e: any(r.remote_id == remote_id for r in e.records),
+            after=after)
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
         async with asyncio.timeout(timeout):
