@@ -86,6 +86,8 @@ def test_markdown_names_builds_model_checks_and_speed() -> None:
     assert "identical first 4 tokens" in text
     assert "| pp64/tg32/c1 | decode t/s (server) | 40.05 | 20.02 | 0.500 (-50.0%) |" in text
     assert "(re-run, 2× samples)" in text
+    assert "| prefill t/s (server) | 80.10 | 40.05 | 0.500 (-50.0%) |" in text
+    assert "not gated (would be FAIL)" in text
     assert "**Verdict: FAIL** (exit 1; 61 s" in text
 
 

@@ -8,7 +8,9 @@ import pytest
 from swapdeck.bench.compare import Verdict
 from swapdeck.bench.sample import RequestContext, failed_sample
 from swapdeck.gate.speed import (
+    DECODE_RULE,
     GATE_RULES,
+    PREFILL_RULE,
     CellOutcome,
     SideValues,
     SpeedResult,
@@ -31,6 +33,19 @@ def test_the_same_speed_passes() -> None:
     result = judge_cell("pp64/tg32/c1", side(STEADY), side(list(reversed(STEADY))))
     assert result.verdict is Verdict.PASS and result.note is None
     assert {m.rule.metric for m in result.metrics} == {r.metric for r in GATE_RULES}
+
+
+def test_prefill_and_ttft_are_reported_and_gated_only_when_asked() -> None:
+    """Decode decides by default; prefill is compared for the reader (CV 12-25% on a 2-core
+    VM for a short prompt would make every run UNSTABLE)."""
+    noisy_prefill = side(STEADY, pp=[80.0, 50.0, 95.0, 60.0, 90.0, 55.0, 85.0, 70.0, 65.0, 90.0,
+                                     52.0, 93.0])
+    result = judge_cell("c", side(STEADY), noisy_prefill)
+    assert result.verdict is Verdict.PASS
+    assert [m.rule.metric for m in result.info] == ["pp_server"]
+    assert result.info[0].verdict is Verdict.UNSTABLE
+    gated = judge_cell("c", side(STEADY), noisy_prefill, (DECODE_RULE, PREFILL_RULE))
+    assert gated.verdict is Verdict.UNSTABLE and gated.info == ()
 
 
 def test_half_the_speed_fails_and_a_small_loss_warns_at_most() -> None:

@@ -27,6 +27,7 @@ from swapdeck.gate.plan import DEFAULT_ROUNDS, DEFAULT_SUITE, GateError, GateOpt
 from swapdeck.gate.record import record_baseline
 from swapdeck.gate.report import GateReport, render_markdown, report_dict
 from swapdeck.gate.run import run_gate
+from swapdeck.gate.speed import GATE_RULES, PREFILL_RULE
 
 REPORT_JSON = "gate-report.json"
 REPORT_MD = "gate-report.md"
@@ -68,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="divergence budget: first K tokens identical on every prompt")
     gate.add_argument("--min-agreement", type=float, default=DivergenceBudget().min_agreement,
                       help="divergence budget: share of golden tokens reproduced (0-1)")
+    gate.add_argument("--gate-prefill", action="store_true",
+                      help="let prefill t/s decide too (default: decode decides, prefill and "
+                           "TTFT are reported; short prompts on small CPUs are too noisy)")
     gate.add_argument("--skip-speed", action="store_true", help="correctness only")
     gate.add_argument("--health-timeout", type=float, default=120.0, metavar="S",
                       help="seconds to wait for /health (default 120)")
@@ -101,6 +105,7 @@ def _options(args: argparse.Namespace) -> GateOptions:
         candidate=args.candidate, pinned=args.pinned, baseline=args.baseline,
         suite=load_suite(args.suite) if args.suite else DEFAULT_SUITE, rounds=args.rounds,
         budget=DivergenceBudget(args.prefix_tokens, args.min_agreement),
+        rules=(*GATE_RULES, PREFILL_RULE) if args.gate_prefill else GATE_RULES,
         threads=args.threads, health_timeout_s=args.health_timeout, skip_speed=args.skip_speed,
         candidate_package=_package(args.candidate_package))
 

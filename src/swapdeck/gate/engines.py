@@ -15,11 +15,15 @@ from typing import Any
 import httpx
 
 from swapdeck.bench.engine import LlamaServer
+from swapdeck.gate import http
 from swapdeck.gate.correctness import Answer, GoldenPrompt, greedy_body, parse_answer
 from swapdeck.gate.launch import EngineSpec, StartFailure, engine_facts, start_engine, stop_engine
 from swapdeck.gate.measure import CHAT_PATH, USER_AGENT, Endpoint
 
 REQUEST_TIMEOUT_S = 120.0
+KEEPALIVE_EXPIRY_S = 1.0
+"""llama-server (cpp-httplib) closes a connection idle for 5 s; a client that reuses one near
+that edge gets "server disconnected". Idle connections are dropped well before, here."""
 
 
 class AnswerError(Exception):
@@ -59,8 +63,10 @@ class Engines:
             if isinstance(started, StartFailure):
                 await self.stop()
                 return started
-            client = httpx.AsyncClient(base_url=started.url, timeout=REQUEST_TIMEOUT_S,
-                                       headers={"User-Agent": USER_AGENT})
+            client = httpx.AsyncClient(
+                base_url=started.url, timeout=REQUEST_TIMEOUT_S,
+                headers={"User-Agent": USER_AGENT},
+                limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S))
             props, meta = await engine_facts(client)
             self.running[spec.role] = RunningEngine(spec, started, client, props, meta)
         return None
@@ -88,7 +94,7 @@ class Engines:
 async def ask(engine: RunningEngine, prompt: GoldenPrompt) -> Answer:
     """One greedy answer; `token_ids` is None when the build sends no `logprobs`."""
     try:
-        response = await engine.client.post(CHAT_PATH, json=greedy_body(prompt))
+        response = await http.post(engine.client, CHAT_PATH, greedy_body(prompt))
     except httpx.HTTPError as exc:
         raise AnswerError(f"{engine.spec.role}: prompt {prompt.id!r}: "
                           f"{exc or type(exc).__name__}") from None
@@ -105,8 +111,8 @@ async def tokenized(engine: RunningEngine, answer: Answer) -> Answer:
     """The answer with ids from the engine's `/tokenize` of its text (no end-of-generation
     token: compare such answers only with answers tokenized the same way)."""
     try:
-        response = await engine.client.post("/tokenize", json={"content": answer.text,
-                                                                "add_special": False})
+        response = await http.post(engine.client, "/tokenize", {"content": answer.text,
+                                                                 "add_special": False})
         ids = response.json().get("tokens") if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError):
         ids = None

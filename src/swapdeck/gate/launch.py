@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from swapdeck.bench.engine import EngineError, LlamaServer
+from swapdeck.gate import http
 from swapdeck.gate.diagnose import Diagnosis, diagnose_output, diagnose_spawn_error
 
 CTX_PER_SLOT = 2048
@@ -97,10 +98,10 @@ async def engine_facts(client: httpx.AsyncClient) -> tuple[dict[str, Any], dict[
     props: dict[str, Any] = {}
     meta: dict[str, Any] | None = None
     try:
-        response = await client.get("/props")
+        response = await http.get(client, "/props")
         body = response.json() if response.status_code == 200 else None
         props = body if isinstance(body, dict) else {}
-        response = await client.get("/v1/models")
+        response = await http.get(client, "/v1/models")
         models = response.json() if response.status_code == 200 else None
         data = models.get("data") if isinstance(models, dict) else None
         first = data[0] if isinstance(data, list) and data else None

@@ -172,6 +172,8 @@ def render_lock(lock: EngineLock) -> str:
     lines = ["# The llama.cpp engine build swapdeck is proven with. Pin = provenance, hash =",
              "# integrity. Written by `swapdeck engine lock` or `swapdeck gate --write-lock`;",
              "# review, then commit it by hand: nothing applies a bump automatically.",
+             "# A build compiled from source hashes differently on each machine (it embeds",
+             "# its build paths): the hashes pin this very build, the package its source.",
              "", "[engine]"]
     values: dict[str, Any] = {
         "build": lock.build, "release": lock.release, "package": lock.package,

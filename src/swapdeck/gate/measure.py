@@ -23,6 +23,7 @@ from swapdeck.bench.prompts import filler, make_nonce, sized_exact
 from swapdeck.bench.request import ChatSettings, chat_body, send_chat
 from swapdeck.bench.sample import RequestContext, RequestSample
 from swapdeck.bench.suite import CellSpec
+from swapdeck.gate import http
 from swapdeck.gate.speed import split_rounds
 
 CHAT_PATH = "/v1/chat/completions"
@@ -47,13 +48,18 @@ class Endpoint:
 
 
 async def count_tokens(client: httpx.AsyncClient, text: str) -> int:
+    why = "no token list in the answer"
+    tokens = None
     try:
-        response = await client.post("/tokenize", json={"content": text, "add_special": False})
-        tokens = response.json().get("tokens") if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError, AttributeError):
-        tokens = None
+        response = await http.post(client, "/tokenize", {"content": text, "add_special": False})
+        if response.status_code == 200:
+            tokens = response.json().get("tokens")
+        else:
+            why = f"HTTP {response.status_code}"
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        why = str(exc) or type(exc).__name__
     if not isinstance(tokens, list):
-        raise MeasureError("the engine did not answer /tokenize; cannot size prompts")
+        raise MeasureError(f"the engine did not answer /tokenize ({why}); cannot size prompts")
     return len(tokens)
 
 

@@ -94,6 +94,7 @@ def _finite(value: float) -> float | None:
 def _cell_dict(result: CellResult) -> dict[str, Any]:
     return {"attempt": result.attempt, "verdict": result.verdict.value, "note": result.note,
             "metrics": [_metric_dict(m) for m in result.metrics],
+            "info": [_metric_dict(m) for m in result.info],
             "pinned": result.pinned.as_dict(), "candidate": result.candidate.as_dict()}
 
 
@@ -200,10 +201,12 @@ def _correctness_lines(result: CorrectnessResult) -> list[str]:
     return lines
 
 
-def _metric_row(cell: str, attempt: int, m: MetricComparison) -> str:
+def _metric_row(cell: str, attempt: int, m: MetricComparison, *, gated: bool = True) -> str:
     ci = (f"{m.ci_low:.3f}–{m.ci_high:.3f}" if math.isfinite(m.ci_low)
           and math.isfinite(m.ci_high) else "—")
     verdict = m.verdict.value + (f" ({m.unstable_reason})" if m.unstable_reason else "")
+    if not gated:
+        verdict = f"not gated (would be {verdict})"
     label = cell if attempt == 1 else f"{cell} (re-run, 2× samples)"
     return (f"| {label} | {m.rule.label} | {m.baseline_median:.2f} | {m.candidate_median:.2f} "
             f"| {m.ratio:.3f} ({m.change_pct:+.1f}%) | {ci} | {m.p_value:.2g} | {verdict} |")
@@ -214,6 +217,7 @@ def _speed_lines(result: SpeedResult) -> list[str]:
            else "candidate against the recorded baseline samples (not interleaved)")
     rules = "; ".join(f"{r.label} WARN {r.warn * 100:.0f}% / FAIL {r.fail * 100:.0f}%"
                       for r in result.rules)
+    rules += " (only these decide; the other rows are for reading)"
     lines = [f"### Speed: {result.verdict.value}", "",
              f"{how}; medians of per-request values, bootstrap 95% CI of the ratio, "
              f"Mann–Whitney p; thresholds: {rules}; a FAIL or UNSTABLE cell is re-run once "
@@ -229,6 +233,8 @@ def _speed_lines(result: SpeedResult) -> list[str]:
                 lines.append(f"| {label} | — | | | | | | {attempt.verdict.value}: "
                              f"{_cell_text(attempt.note)} |")
             lines += [_metric_row(attempt.cell, attempt.attempt, m) for m in attempt.metrics]
+            lines += [_metric_row(attempt.cell, attempt.attempt, m, gated=False)
+                      for m in attempt.info]
         samples = (f"{len(outcome.final.pinned.values.get('tg_norm', []))} pinned / "
                    f"{len(outcome.final.candidate.values.get('tg_norm', []))} candidate")
         lines.append(f"| **{outcome.first.cell}** | **cell verdict** | | | | | "

@@ -97,11 +97,12 @@ def _smoke(engines: Engines, prepared: Prepared) -> list[str]:
     problems = []
     candidate = engines["candidate"]
     reference = engines.get("pinned")
-    expected = reference.meta if reference is not None else (
-        prepared.baseline.model.meta if prepared.baseline else None)
-    if expected and candidate.meta and expected != candidate.meta:
-        differing = sorted(k for k in set(expected) | set(candidate.meta)
-                           if expected.get(k) != candidate.meta.get(k))
+    expected = (reference.meta if reference is not None else
+                prepared.baseline.model.meta if prepared.baseline else None) or {}
+    actual = candidate.meta or {}
+    # Keys both builds report: a newer build may add fields, which is not a difference.
+    differing = sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k])
+    if differing:
         problems.append(f"the candidate reads the model differently (/v1/models meta: "
                         f"{', '.join(differing)})")
     slots = candidate.props.get("total_slots")
