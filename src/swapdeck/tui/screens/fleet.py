@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from swapdeck.fleet.actions import ActionKind
+from swapdeck.gate.settings import pinned_build_name, pinned_lock
 from swapdeck.sources.local import LocalProbe, LocalReading, is_local_url, local_host_names
 from swapdeck.tui.clock import Clock
 from swapdeck.tui.modals import ModelPickerModal
@@ -204,6 +205,13 @@ class FleetScreen(Screen[None]):
             if self.is_current:
                 self.refresh_fleet()
 
+    def _pinned_build(self) -> str | None:
+        """The engine build of the config's pin (`[gate] lock`), read once: cards flag
+        hosts that run anything else."""
+        if not hasattr(self, "_pinned"):
+            self._pinned = pinned_build_name(pinned_lock(self.runtime.config))
+        return self._pinned
+
     def card_input(self, name: str, now: float) -> CardInput:
         config = self._configs.get(name)
         actions = self.runtime.actions
@@ -218,7 +226,7 @@ class FleetScreen(Screen[None]):
                          control=bool(config and config.control), is_local=local,
                          local=self._local if local else None,
                          queue=tuple(actions.queued(name)), outcomes=outcomes, now=now,
-                         cursor=cursor)
+                         cursor=cursor, pinned_build=self._pinned_build())
 
     def refresh_fleet(self, changed: Iterable[str] | None = None) -> None:
         if not self.is_mounted:
@@ -254,7 +262,8 @@ class FleetScreen(Screen[None]):
         card = self.card_input(self.sel_host, now)
         self._detail.show(CardInput(host=card.host, control=card.control,
                                     is_local=card.is_local, local=card.local, queue=card.queue,
-                                    outcomes=card.outcomes, now=now))
+                                    outcomes=card.outcomes, now=now,
+                                    pinned_build=card.pinned_build))
 
     def _got_local(self, reading: LocalReading) -> None:
         self._local = reading
