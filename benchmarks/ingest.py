@@ -5,7 +5,9 @@ Two scenarios, each measured against its own reference in the same run:
 metrics (v209..v235)  one `/api/events` byte stream of `metrics` frames, one nested activity
     record per frame with a nanosecond timestamp, as a busy host sends them live (§2.4, §3.1):
       reference  bytes → lines → httpx-sse's SSEDecoder
-      swapdeck   the same, then → StreamDecoder (envelope + record parse)
+      swapdeck   one chunk per message, as the network delivers them at this rate
+                              → SseParser (the connector's own, sse.py)
+                              → StreamDecoder (envelope + record parse)
                               → ActivityIntake (epochs, de-duplication)
                               → FleetState.apply (reducer)
                               → HistoryStore.submit + batched flush into SQLite (WAL)
@@ -15,7 +17,7 @@ activity (v236+)  `activity {"id"}` frames (§2.2); every `--burst` ids the conn
     real httpx client whose transport hands back page bodies built before the clock starts
     (no socket, no server time), parses it with the real page parser, admits the new rows:
       reference  httpx-sse over the frames + `json.loads` of every page body
-      swapdeck   SSE → StreamDecoder → sync_activity (httpx, page parser, ledger)
+      swapdeck   SseParser → StreamDecoder → sync_activity (httpx, page parser, ledger)
                      → FleetState.apply → HistoryStore → SQLite
 
 Each rate is given twice: per wall-clock second, and per second of this process's CPU time
@@ -50,6 +52,7 @@ from swapdeck.history.store import HistoryStore
 from swapdeck.sources.activitysync import LIVE_PAGE, sync_activity
 from swapdeck.sources.base import ResumePoint
 from swapdeck.sources.epochs import ActivityIntake, ActivityLedger
+from swapdeck.sources.sse import SseParser
 from swapdeck.sources.streamdecoder import StreamDecoder
 
 HOST = "bench"
@@ -183,14 +186,17 @@ class Pipeline:
             self.since_flush = 0
 
 
+def chunks(lines: list[str]) -> list[str]:
+    """The lines as the network hands them over: one chunk per message (Go flushes each)."""
+    return [message + "\n\n" for message in "\n".join(lines).split("\n\n") if message]
+
+
 async def ingest_metrics(lines: list[str], db_path: Path) -> Measured:
     pipeline = Pipeline(await HistoryStore.open(db_path))
-    sse = SSEDecoder()
+    sse = SseParser()
+    received = chunks(lines)
     clock = Clock()
-    for line in lines:
-        frame = sse.decode(line)
-        if frame is None:
-            continue
+    for frame in (frame for chunk in received for frame in sse.feed(chunk)):
         now = time.time()
         decoded = pipeline.stream.decode(frame.event, frame.data, now)
         pipeline.deliver(decoded.events)
@@ -220,15 +226,13 @@ async def ingest_activity(lines: list[str], pages: dict[int, bytes], burst: int,
         pipeline.deliver(result.events)
         await pipeline.flush_now_and_then()
 
-    sse = SSEDecoder()
+    sse = SseParser()
+    received = chunks(lines)
     waiting = 0
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer),
                                  base_url="http://bench") as client:
         clock = Clock()
-        for line in lines:
-            frame = sse.decode(line)
-            if frame is None:
-                continue
+        for frame in (frame for chunk in received for frame in sse.feed(chunk)):
             decoded = pipeline.stream.decode(frame.event, frame.data, time.time())
             pipeline.deliver(decoded.events)
             if decoded.activity_ids:

@@ -123,5 +123,5 @@ def test_rest_page_shape() -> None:
     raw = json.loads(f'{{"data":[{NESTED_RECORD}],"page":1,"limit":25,"total":137,'
                      f'"total_pages":6}}')
     page = parse_activity_page(raw)
-    assert [r.remote_id for r in page.records] == [42]
-    assert (page.page, page.total_pages, page.rejected) == (1, 6, ())
+    assert [parse_activity_record(row).remote_id for row in page.rows] == [42]
+    assert (page.page, page.total_pages) == (1, 6)

@@ -11,6 +11,7 @@ import sys
 import time
 
 from swapdeck.cli.fleet import require_config
+from swapdeck.collector import eventloop
 from swapdeck.collector.errors import CollectorError
 from swapdeck.collector.logfmt import LogfmtFormatter, format_line
 from swapdeck.collector.service import CollectorService
@@ -43,7 +44,7 @@ def _collect(args: argparse.Namespace) -> int:
     config = require_config(args)
     _log_to_stderr()
     try:
-        asyncio.run(collect_until_signalled(config))
+        eventloop.run(collect_until_signalled(config))
     except CollectorError as exc:
         sys.stderr.write(format_line(time.time(), "error", str(exc)) + "\n")
         return 1

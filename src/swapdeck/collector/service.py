@@ -32,6 +32,7 @@ from swapdeck.config import Config
 from swapdeck.fleet.runtime import FleetRuntime
 from swapdeck.history.database import open_database
 from swapdeck.history.values import HistoryError
+from swapdeck.sources.base import HEADLESS
 
 GPU_STALE_MIN_S = 60.0
 GPU_STALE_POLLS = 3
@@ -62,7 +63,8 @@ class CollectorService:
                                       model_cap=self.settings.max_models_per_host)
         self.runtime = FleetRuntime(config, writer_interval_s=self.settings.writer_interval_s,
                                     listeners=(self.counters.observe, self.log.observe),
-                                    state=collector_state(h.name for h in config.hosts))
+                                    state=collector_state(h.name for h in config.hosts),
+                                    profile=HEADLESS)
         self.server: MetricsServer | None = None
         self.url = ""
         self._log_task: asyncio.Task[None] | None = None
@@ -81,7 +83,8 @@ class CollectorService:
 
     async def _start(self, token: str | None) -> None:
         path = self.config.database_path
-        self.log.say("info", "starting", hosts=len(self.config.hosts), database=str(path))
+        self.log.say("info", "starting", hosts=len(self.config.hosts), database=str(path),
+                     loop=_running_loop_name())
         seed = await read_seed(self.config)
         self.counters.seed(seed)
         self.log.say("info", "counters seeded from history",
@@ -168,3 +171,9 @@ async def run_collector(config: Config, stop: asyncio.Event, *,
     """Collect until `stop` is set, then shut down cleanly (history flushed)."""
     async with CollectorService(config, stream=stream):
         await stop.wait()
+
+
+def _running_loop_name() -> str:
+    """`uvloop` or `asyncio`: which loop `swapdeck collect` got (eventloop.py)."""
+    return "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") \
+        else "asyncio"

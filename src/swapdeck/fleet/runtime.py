@@ -21,7 +21,7 @@ from swapdeck.fleet.actions import ActionQueue
 from swapdeck.fleet.hub import Hub, Listener
 from swapdeck.fleet.state import FleetState
 from swapdeck.history.store import HistoryStore
-from swapdeck.sources.base import Connector, ResumePoint
+from swapdeck.sources.base import LIVE, Connector, FollowProfile, ResumePoint
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,12 @@ RETENTION_INTERVAL_S = 300.0
 """Rollups are 5-minute buckets: recomputing them more often buys nothing."""
 
 
-def make_connector(host: HostConfig, resume: ResumePoint) -> Connector:
+def make_connector(host: HostConfig, resume: ResumePoint,
+                   profile: FollowProfile = LIVE) -> Connector:
     if host.kind is HostKind.LLAMA_SWAP:
         from swapdeck.sources.llamaswap import LlamaSwapConnector
 
-        return LlamaSwapConnector(host, resume=resume)
+        return LlamaSwapConnector(host, resume=resume, profile=profile)
     raise ConfigError("", f"hosts.{host.name}.kind",
                       f"expected 'llama-swap' (support for {host.kind.value!r} is not built yet)")
 
@@ -41,12 +42,15 @@ def make_connector(host: HostConfig, resume: ResumePoint) -> Connector:
 class FleetRuntime:
     def __init__(self, config: Config, *, history: bool = True, read_only: bool = False,
                  writer_interval_s: float = 0.5, retention: bool = True,
-                 listeners: Sequence[Listener] = (), state: FleetState | None = None) -> None:
+                 listeners: Sequence[Listener] = (), state: FleetState | None = None,
+                 profile: FollowProfile = LIVE) -> None:
         """`listeners` join the hub before any connector runs (the collector's counters
         must not miss the first event); `state` replaces the default reducer state (the
-        collector keeps smaller windows: it shows no activity list)."""
+        collector keeps smaller windows: it shows no activity list); `profile` says what
+        the connectors follow (the collector wants no log lines)."""
         self.config = config
         self._listeners = tuple(listeners)
+        self._profile = profile
         self._use_history = history
         self._read_only = read_only
         self._writer_interval_s = writer_interval_s
@@ -77,7 +81,7 @@ class FleetRuntime:
                 for host in self.config.hosts:
                     await self.store.register_host(host.name, host.url)
             resume = await self.store.resume_points()
-        connectors = [make_connector(h, resume.get(h.name, ResumePoint()))
+        connectors = [make_connector(h, resume.get(h.name, ResumePoint()), self._profile)
                       for h in self.config.hosts]
         sink = self.store if self.store is not None and not self._read_only else None
         self.hub = Hub(connectors, state=self.state, history=sink)

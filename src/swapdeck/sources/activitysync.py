@@ -16,7 +16,7 @@ import httpx
 from swapdeck.events import ActivityRecord, FrameRejected, HostEvent
 from swapdeck.sources.epochs import ActivityIntake, Verdict
 from swapdeck.sources.jsonfields import FieldError
-from swapdeck.sources.records import parse_activity_page
+from swapdeck.sources.records import RecordError, parse_activity_page, parse_activity_record
 from swapdeck.sources.rest import HostFailure, get_json
 
 ACTIVITY_PATH = "/api/metrics/activity"
@@ -24,6 +24,18 @@ RECONCILE_PAGE = 500
 LIVE_PAGE = 50  # §6: a live update is usually one row; keep the answer small
 MAX_BACKFILL_ROWS = 50_000
 """A first connect to a host with years of persistent store stops here (newest rows kept)."""
+
+
+def live_page_size(announced_id: int | None, last_held_id: int | None) -> int:
+    """Rows to ask for after an SSE `activity {"id"}`: at least the ids announced and not
+    yet held plus the newest row held, whose presence proves nothing lies between (§6:
+    v236..v250 have no `min_id`), so a burst of hundreds arrives in one page instead of
+    pages of 50. Never fewer than 50: the announced id can lag the host's newest row, and
+    a page too small would walk back two rows at a time. Rows past the first one held
+    are not parsed, so a generous page costs little."""
+    if announced_id is None or last_held_id is None:
+        return LIVE_PAGE
+    return max(LIVE_PAGE, min(RECONCILE_PAGE, announced_id - last_held_id + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +67,16 @@ async def sync_activity(client: httpx.AsyncClient, intake: ActivityIntake, *,
             parsed = parse_activity_page(body)
         except FieldError as exc:
             raise HostFailure(f"{ACTIVITY_PATH}: unreadable page ({exc})") from None
-        rejected.extend(parsed.rejected)
-        if page == 1 and parsed.records:
-            # Newest first: the first row is the newest the host holds.
-            restarted = ledger.host_restarted(parsed.records[0].remote_id)
         reached_known = False
-        for record in parsed.records:
+        for row in parsed.rows:
+            try:
+                record = parse_activity_record(row)
+            except RecordError as exc:
+                rejected.append(str(exc))
+                continue
+            if page == 1 and oldest_looked_at is None:
+                # Newest first: the first readable row is the newest the host holds.
+                restarted = ledger.host_restarted(record.remote_id)
             if record.remote_id in seen_ids:
                 continue  # rows inserted while paging push older rows onto the next page
             oldest_looked_at = record
@@ -70,7 +86,7 @@ async def sync_activity(client: httpx.AsyncClient, intake: ActivityIntake, *,
                 break
             seen_ids.add(record.remote_id)
             fresh.append(record)
-        rows_on_page = len(parsed.records) + len(parsed.rejected)
+        rows_on_page = len(parsed.rows)
         if (reached_known or rows_on_page < page_size or page >= parsed.total_pages
                 or len(fresh) >= MAX_BACKFILL_ROWS):
             break

@@ -27,6 +27,28 @@ class ResumePoint:
     """Timestamp (unix seconds) of the newest stored perf sample."""
 
 
+@dataclass(frozen=True, slots=True)
+class FollowProfile:
+    """How much of a host a consumer wants, and how fresh.
+
+    The cockpit shows log tails and wants a finished request on screen within a quarter
+    second. The headless collector keeps no log lines (only the engine build read from
+    them) and is scraped every 15 s or so, so it fetches activity less often: on a busy
+    fleet those two choices are most of its CPU.
+    """
+
+    log_lines: bool = True
+    """Emit `LogLines`; without them the upstream log is still read for the engine build."""
+    activity_spacing_s: float = 0.25
+    """Least time between two live activity fetches over REST (v236+; llama-swap's own UI
+    waits 1 s, §9). Rows are never lost by waiting: the next fetch pages back to the last
+    row held."""
+
+
+LIVE = FollowProfile()
+HEADLESS = FollowProfile(log_lines=False, activity_spacing_s=2.0)
+
+
 class ActionError(Exception):
     """A host refused or failed an action; the message is meant for a person."""
 

@@ -6,6 +6,7 @@ import json
 import re
 from http import HTTPStatus
 
+import aiohttp
 import httpx
 
 AUTH_FAILED = "auth failed: invalid or missing API key"
@@ -64,7 +65,26 @@ def describe_transport_error(exc: BaseException) -> str:
         return "timed out waiting for the host"
     if isinstance(exc, httpx.HTTPError):
         return f"HTTP error: {_root_cause(exc)}"
+    if isinstance(exc, aiohttp.ClientError | TimeoutError):
+        return _describe_aiohttp_error(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def _describe_aiohttp_error(exc: aiohttp.ClientError | TimeoutError) -> str:
+    """The event stream's client (sse.py), in the same words as the httpx cases."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "cannot connect: timed out"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect: {exc.os_error.strerror or _root_cause(exc.os_error)}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection dropped: the host closed the connection"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"connection dropped: {_root_cause(exc)}"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return f"connection lost: {exc.strerror or _root_cause(exc)}"
+    if isinstance(exc, TimeoutError):
+        return "timed out waiting for the host"
+    return f"HTTP error: {_root_cause(exc)}"
 
 
 def _from_json(text: str) -> str | None:

@@ -12,9 +12,9 @@ from swapdeck.config import ConfigError, HostConfig
 CONNECT_TIMEOUT_S = 5.0
 REST_TIMEOUT = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_S)
 STREAM_TIMEOUT = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_S, read=None)
-"""For `/api/events` and `/logs/stream`: an idle host sends nothing for minutes and there is
-no heartbeat (§2.1), so a read timeout would kill healthy streams; `/health` polling finds
-dead ones instead."""
+"""For `/logs/stream` (`/api/events` has its own client, sse.py): an idle host sends
+nothing for minutes and there is no heartbeat (§2.1), so a read timeout would kill healthy
+streams; `/health` polling finds dead ones instead."""
 WARM_TIMEOUT = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_S, read=300.0)
 """A warm-up waits for the model to load (llama-swap's healthCheckTimeout defaults to 120 s)."""
 USER_AGENT = "swapdeck"
@@ -27,12 +27,18 @@ def make_client(host: HostConfig) -> httpx.AsyncClient:
     version with `apiKeys`, §7). `Accept: application/json` makes <=v217 hosts answer
     errors as JSON too (§0).
     """
+    return httpx.AsyncClient(base_url=host.url, headers=request_headers(host),
+                             timeout=REST_TIMEOUT, verify=tls_verification(host),
+                             follow_redirects=False)
+
+
+def request_headers(host: HostConfig) -> dict[str, str]:
+    """Headers every request to `host` carries; raises ConfigError for an unreadable key."""
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
     key = host.resolve_api_key()
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    return httpx.AsyncClient(base_url=host.url, headers=headers, timeout=REST_TIMEOUT,
-                             verify=tls_verification(host), follow_redirects=False)
+    return headers
 
 
 def tls_verification(host: HostConfig) -> ssl.SSLContext | bool:

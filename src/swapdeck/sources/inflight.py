@@ -50,6 +50,68 @@ def parse_inflight(host: str, at: float, raw: object) -> InflightEvent:
     raise FieldError(f"inflight: unknown operation {operation!r}")
 
 
+class InflightReader:
+    """`parse_inflight` for one stream, without parsing the same entry twice.
+
+    v235..v239 resend the whole list on every change (§2.2), so a host with ten requests
+    in flight sends each entry ten times or more; v240+ snapshots repeat entries too. Each
+    entry parsed is kept by id with the object it came from; an entry equal to that object
+    (a C-level dict comparison) reuses the parsed request. Entries that changed, as v240+
+    upserts do every 250 ms while bytes flow, are parsed again. Only the ids of the latest
+    snapshot and of live upserts are kept, so memory follows what is in flight.
+    """
+
+    MAX_REMEMBERED = 4096
+    """Ids whose `remove` never came (a dropped stream) are forgotten past this."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self._parsed: dict[object, tuple[object, InflightRequest]] = {}
+
+    def read(self, at: float, raw: object) -> InflightEvent:
+        """One `inflight` payload -> one event; raises FieldError, like `parse_inflight`."""
+        obj = as_object(raw, "inflight")
+        operation = obj.get("operation")
+        if operation == "upsert":
+            return InflightUpsert(host=self.host, at=at, request=self._entry(obj.get("request")))
+        if operation == "remove":
+            event = InflightRemoved(host=self.host, at=at, request_id=_request_id(obj))
+            self._parsed.pop(obj.get("id"), None)
+            return event
+        if operation == "snapshot" or (operation is None and "requests" in obj
+                                       and "total" not in obj):
+            return InflightSnapshot(host=self.host, at=at, requests=self._snapshot(obj))
+        return parse_inflight(self.host, at, obj)
+
+    def forget(self) -> None:
+        """A new stream: its first snapshot is the truth."""
+        self._parsed.clear()
+
+    def _snapshot(self, obj: Mapping[str, Any]) -> tuple[InflightRequest, ...]:
+        raw = obj.get("requests")
+        previous, self._parsed = self._parsed, {}
+        if raw is None:
+            return ()
+        return tuple(self._entry(item, previous) for item in as_list(raw, "requests"))
+
+    def _entry(self, raw: object,
+               previous: dict[object, tuple[object, InflightRequest]] | None = None
+               ) -> InflightRequest:
+        known = self._parsed if previous is None else previous
+        key = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(key, str | int):
+            cached = known.get(key)
+            if cached is not None and cached[0] == raw:
+                request = cached[1]
+            else:
+                request = parse_inflight_entry(raw)
+            if len(self._parsed) >= self.MAX_REMEMBERED:
+                self._parsed.clear()
+            self._parsed[key] = (raw, request)
+            return request
+        return parse_inflight_entry(raw)  # raises the usual FieldError
+
+
 def _entries(raw: object) -> tuple[InflightRequest, ...]:
     if raw is None:
         return ()

@@ -19,36 +19,35 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import aiohttp
 import httpx
-from httpx_sse import EventSource, SSEError, aconnect_sse
 
 from swapdeck.config import ConfigError, HostConfig
 from swapdeck.events import EngineVersion, Liveness, LivenessChanged, LogLines
 from swapdeck.sources import actions
 from swapdeck.sources.activitysync import (
-    LIVE_PAGE,
     RECONCILE_PAGE,
     ActivityRouteMissing,
+    live_page_size,
     sync_activity,
 )
-from swapdeck.sources.base import ActionError, Emit, ResumePoint
+from swapdeck.sources.base import LIVE, ActionError, Emit, FollowProfile, ResumePoint
 from swapdeck.sources.capture import Capture
 from swapdeck.sources.epochs import ActivityIntake, ActivityLedger
 from swapdeck.sources.errors import describe_transport_error, http_failure
-from swapdeck.sources.http import STREAM_TIMEOUT, make_client
+from swapdeck.sources.http import make_client
 from swapdeck.sources.jsonfields import FieldError, as_object, get_str
 from swapdeck.sources.modelstatus import parse_running_ttls
 from swapdeck.sources.perfpoll import PerfAvailability, PerfPoller
 from swapdeck.sources.reconnect import Breaker, ReconnectPolicy, RetryPlan
 from swapdeck.sources.rest import AuthFailed, ConnectorStats, HostFailure, get_json
+from swapdeck.sources.sse import EventStream, make_stream_session, open_event_stream
 from swapdeck.sources.streamdecoder import StreamDecoder
 
 log = logging.getLogger(__name__)
 
 FIRST_REST_ACTIVITY = 236  # §10: SQLite store, /api/metrics/activity, SSE `activity`
 HEALTH_TIMEOUT_S = 5.0
-ACTIVITY_FETCH_SPACING_S = 0.25
-"""Least time between two live activity fetches (llama-swap's own UI waits 1 s, §9)."""
 _VERSION_NUMBER = re.compile(r"^v?(\d+)")
 _FRESH_START = ResumePoint()
 
@@ -71,20 +70,25 @@ class LlamaSwapConnector:
     def __init__(self, host: HostConfig, *, resume: ResumePoint = _FRESH_START,
                  client: httpx.AsyncClient | None = None, rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time,
-                 policy: ReconnectPolicy | None = None) -> None:
+                 policy: ReconnectPolicy | None = None,
+                 profile: FollowProfile = LIVE) -> None:
         self.config = host
         self.host = host.name
         self.stats = ConnectorStats()
         self._client = client
         self._owns_client = client is None
+        self._stream_session: aiohttp.ClientSession | None = None
         self._rng = rng if rng is not None else random.Random()
         self._clock = clock
         self._policy = policy if policy is not None else ReconnectPolicy()
         self._breaker = Breaker(self._policy)
         self._intake = ActivityIntake(host.name, ActivityLedger.from_resume(resume))
-        self._decoder = StreamDecoder(host.name)
+        self._profile = profile
+        self._decoder = StreamDecoder(host.name, log_lines=profile.log_lines)
         self._perf = PerfPoller(host.name, resume.perf_watermark)
         self._swap_version: tuple[str, str, str] | None = None
+        self._announced_activity_id: int | None = None
+        """The newest id an SSE `activity` event named; sizes the next fetch."""
         self._rest_activity: bool | None = None  # None: version unknown, ask the endpoint
         self._last_liveness: LivenessChanged | None = None
 
@@ -107,7 +111,10 @@ class LlamaSwapConnector:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client this connector made (an injected one is the caller's)."""
+        """Close the HTTP clients this connector made (an injected one is the caller's)."""
+        if self._stream_session is not None:
+            session, self._stream_session = self._stream_session, None
+            await session.close()
         if self._owns_client and self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
@@ -157,8 +164,9 @@ class LlamaSwapConnector:
 
         try:
             client = self._get_client()
+            session = self._get_stream_session()
             await self._identify(client, emit)
-            async with aconnect_sse(client, "GET", "/api/events", timeout=STREAM_TIMEOUT) as source:
+            async with open_event_stream(session) as source:
                 await self._check_stream(source)
                 connected = True
                 self._connected(emit)
@@ -175,11 +183,9 @@ class LlamaSwapConnector:
             return outcome(_End.REFUSED, str(exc).removeprefix(": "))
         except HostFailure as exc:
             return outcome(_End.FAILED, str(exc))
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, aiohttp.ClientError, TimeoutError) as exc:
             what = "event stream" if connected else "connect"
             return outcome(_End.FAILED, f"{what}: {describe_transport_error(exc)}")
-        except SSEError as exc:
-            return outcome(_End.FAILED, f"/api/events: {exc}")
         except Exception as exc:  # a bug here must not stop following the host for good
             log.exception("connector for %s failed unexpectedly", self.host)
             return outcome(_End.FAILED, f"internal error: {type(exc).__name__}: {exc}")
@@ -206,13 +212,11 @@ class LlamaSwapConnector:
             emit(EngineVersion(host=self.host, at=self._clock(), component="llama-swap",
                                version=version, commit=commit, build_date=build_date))
 
-    async def _check_stream(self, source: EventSource) -> None:
-        response = source.response
-        if response.status_code == 401:
+    async def _check_stream(self, source: EventStream) -> None:
+        if source.status == 401:
             raise AuthFailed()
-        if response.status_code != 200:
-            body = await response.aread()
-            raise HostFailure(http_failure("/api/events", response.status_code, body))
+        if source.status != 200:
+            raise HostFailure(http_failure("/api/events", source.status, await source.body()))
 
     def _connected(self, emit: Emit) -> None:
         self._touch()
@@ -223,7 +227,7 @@ class LlamaSwapConnector:
             host=self.host, at=self._clock(), liveness=Liveness.CONNECTED,
             last_seen=self.stats.last_seen))
 
-    async def _stream(self, client: httpx.AsyncClient, source: EventSource, emit: Emit) -> None:
+    async def _stream(self, client: httpx.AsyncClient, source: EventStream, emit: Emit) -> None:
         """Read the stream until it ends; helpers run beside it and die with it."""
         activity_wake, ttl_wake = asyncio.Event(), asyncio.Event()
         activity_wake.set()  # reconcile on connect
@@ -252,9 +256,9 @@ class LlamaSwapConnector:
             log.exception("connector helper for %s failed", self.host)
             self.stats.last_error = f"internal error: {type(exc).__name__}: {exc}"
 
-    async def _read(self, source: EventSource, emit: Emit, activity_wake: asyncio.Event,
+    async def _read(self, source: EventStream, emit: Emit, activity_wake: asyncio.Event,
                     ttl_wake: asyncio.Event) -> None:
-        async for sse in source.aiter_sse():
+        async for sse in source.events():
             now = self._clock()
             self._touch(now)
             decoded = self._decoder.decode(sse.event, sse.data, now)
@@ -271,13 +275,20 @@ class LlamaSwapConnector:
                                                now=now, restarted=restarted):
                     emit(event)
             if decoded.activity_ids:
+                self._announced_activity_id = max(decoded.activity_ids)
                 activity_wake.set()  # a burst of ids becomes one fetch
             if decoded.became_ready:
                 ttl_wake.set()
 
     async def _watch_health(self, client: httpx.AsyncClient) -> None:
+        """The stream has no heartbeat (§2.1): a silent one is probed with `/health`. A
+        frame that arrived during the interval already proves the stream alive, so a busy
+        host is not asked."""
         while True:
+            frames_before = self.stats.frames_ok + self.stats.frames_malformed
             await asyncio.sleep(self.config.health_interval_s)
+            if self.stats.frames_ok + self.stats.frames_malformed != frames_before:
+                continue
             try:
                 response = await client.get("/health", timeout=HEALTH_TIMEOUT_S)
             except httpx.HTTPError as exc:
@@ -290,10 +301,13 @@ class LlamaSwapConnector:
     async def _follow_activity(self, client: httpx.AsyncClient, emit: Emit,
                                wake: asyncio.Event) -> None:
         """v236+: REST reconcile now, then one coalesced fetch per burst of `activity`."""
-        page_size, retry_s = RECONCILE_PAGE, self._policy.base_s
+        reconciled, retry_s = False, self._policy.base_s
         while True:
             await wake.wait()
             wake.clear()
+            page_size = (live_page_size(self._announced_activity_id,
+                                        self._intake.ledger.last_id)
+                         if reconciled else RECONCILE_PAGE)
             try:
                 result = await sync_activity(client, self._intake, page_size=page_size,
                                              now=self._clock)
@@ -308,12 +322,12 @@ class LlamaSwapConnector:
                 continue
             self._touch()
             self._rest_activity = True
-            page_size, retry_s = LIVE_PAGE, self._policy.base_s
+            reconciled, retry_s = True, self._policy.base_s
             for event in result.events:
                 emit(event)
             # A busy host sends an `activity` id per request; ids arriving in this pause
-            # are fetched together, so a host at 50 req/s costs ~4 fetches/s, not 50.
-            await asyncio.sleep(ACTIVITY_FETCH_SPACING_S)
+            # are fetched together, so a host at 50 req/s costs a few fetches/s, not 50.
+            await asyncio.sleep(self._profile.activity_spacing_s)
 
     async def _fetch_ttls(self, client: httpx.AsyncClient, emit: Emit,
                           wake: asyncio.Event) -> None:
@@ -355,6 +369,11 @@ class LlamaSwapConnector:
         if self._client is None:
             self._client = make_client(self.config)
         return self._client
+
+    def _get_stream_session(self) -> aiohttp.ClientSession:
+        if self._stream_session is None:
+            self._stream_session = make_stream_session(self.config)
+        return self._stream_session
 
     def _action_client(self, what: str) -> httpx.AsyncClient:
         try:

@@ -239,29 +239,23 @@ def _str_or_empty(value: object) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ActivityPage:
-    """One page of `GET /api/metrics/activity` (v236+, §1.10), rows newest first."""
+    """One page of `GET /api/metrics/activity` (v236+, §1.10), rows newest first.
 
-    records: tuple[ActivityRecord, ...]
-    rejected: tuple[str, ...]
-    """One message per row that could not be read (skipped, counted)."""
+    Rows stay unparsed: a live fetch reads them only down to the first row it already
+    holds, which on a busy host is most of the page."""
+
+    rows: tuple[object, ...]
     page: int
     total_pages: int
 
 
 def parse_activity_page(raw: object) -> ActivityPage:
-    """`{"data":[...],"page":1,"limit":25,"total":137,"total_pages":6}`; raises FieldError."""
+    """`{"data":[...],"page":1,"limit":25,"total":137,"total_pages":6}`; raises FieldError
+    for the page's shape. Each row goes through `parse_activity_record` when it is read."""
     obj = as_object(raw, "activity page")
     rows = obj.get("data")
-    records: list[ActivityRecord] = []
-    rejected: list[str] = []
-    for row in as_list(rows, "data") if rows is not None else []:
-        try:
-            records.append(parse_activity_record(row))
-        except RecordError as exc:
-            rejected.append(str(exc))
     return ActivityPage(
-        records=tuple(records),
-        rejected=tuple(rejected),
+        rows=tuple(as_list(rows, "data")) if rows is not None else (),
         page=get_int(obj, "page", 1),
         total_pages=get_int(obj, "total_pages", 0),
     )

@@ -24,7 +24,7 @@ from swapdeck.events import (
 )
 from swapdeck.sources.enginebuild import EngineBuild, find_build
 from swapdeck.sources.envelope import MalformedFrame, decode_envelope
-from swapdeck.sources.inflight import parse_inflight
+from swapdeck.sources.inflight import InflightReader
 from swapdeck.sources.jsonfields import FieldError, as_object, get_int, get_str
 from swapdeck.sources.loglines import LineAssembler
 from swapdeck.sources.modelstatus import diff_model_states, parse_model_list, with_ttls
@@ -49,17 +49,22 @@ class Decoded:
 
 
 class StreamDecoder:
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, *, log_lines: bool = True) -> None:
+        """`log_lines=False`: emit no `LogLines` and skip the proxy log entirely; the
+        upstream log is still assembled, for the llama-server build it names."""
         self.host = host
+        self.log_lines = log_lines
         self.ttls: dict[str, int] = {}
         self.models: tuple[ModelInfo, ...] | None = None
         self.engine_build: EngineBuild | None = None
         self._assemblers = {source: LineAssembler() for source in _LOG_SOURCES.values()}
         self._awaiting_history: set[LogSource] = set()
+        self._inflight = InflightReader(host)
 
     def connected(self) -> None:
         """A new stream starts with each log source's whole history (§2.2)."""
         self._awaiting_history = set(_LOG_SOURCES.values())
+        self._inflight.forget()
 
     def decode(self, event_name: str, data: str, now: float) -> Decoded:
         out = Decoded()
@@ -103,7 +108,7 @@ class StreamDecoder:
         elif kind == "logData":
             self._log_data(payload, now, out)
         elif kind == "inflight":
-            out.events.append(parse_inflight(self.host, now, payload))
+            out.events.append(self._inflight.read(now, payload))
         elif kind == "profileChanged":
             active = as_object(payload, "profileChanged").get("active")
             if active is not None and not isinstance(active, str):
@@ -130,6 +135,8 @@ class StreamDecoder:
         source = _LOG_SOURCES.get(raw_source)
         if source is None:
             raise FieldError(f"source: expected proxy or upstream, got {raw_source[:40]!r}")
+        if not self.log_lines and source is LogSource.PROXY:
+            return
         text = get_str(obj, "data", "")
         assembler = self._assemblers[source]
         if source in self._awaiting_history:
@@ -138,7 +145,9 @@ class StreamDecoder:
         lines = assembler.feed(text)
         if not lines:
             return
-        out.events.append(LogLines(host=self.host, at=now, source=source, lines=tuple(lines)))
+        if self.log_lines:
+            out.events.append(LogLines(host=self.host, at=now, source=source,
+                                       lines=tuple(lines)))
         if source is LogSource.UPSTREAM:
             build = find_build(lines)
             if build is not None and build != self.engine_build:
