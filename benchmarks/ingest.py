@@ -14,10 +14,11 @@ metrics (v209..v235)  one `/api/events` byte stream of `metrics` frames, one nes
 
 activity (v236+)  `activity {"id"}` frames (§2.2); every `--burst` ids the connector's own
     `sync_activity` fetches page 1 of `/api/metrics/activity?limit=50` (§1.10, §6) through a
-    real httpx client whose transport hands back page bodies built before the clock starts
-    (no socket, no server time), parses it with the real page parser, admits the new rows:
+    JSON reader that decodes page bodies built before the clock starts (no HTTP: the
+    transport is measured by sse_transport.py), parses it with the real page parser, admits
+    the new rows:
       reference  httpx-sse over the frames + `json.loads` of every page body
-      swapdeck   SseParser → StreamDecoder → sync_activity (httpx, page parser, ledger)
+      swapdeck   SseParser → StreamDecoder → sync_activity (page decode + parse, ledger)
                      → FleetState.apply → HistoryStore → SQLite
 
 Each rate is given twice: per wall-clock second, and per second of this process's CPU time
@@ -38,12 +39,11 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from httpx_sse._decoders import SSEDecoder
 
 from swapdeck.events import ActivityRecorded
@@ -52,6 +52,7 @@ from swapdeck.history.store import HistoryStore
 from swapdeck.sources.activitysync import LIVE_PAGE, sync_activity
 from swapdeck.sources.base import ResumePoint
 from swapdeck.sources.epochs import ActivityIntake, ActivityLedger
+from swapdeck.sources.jsonfields import decode_json
 from swapdeck.sources.sse import SseParser
 from swapdeck.sources.streamdecoder import StreamDecoder
 
@@ -215,36 +216,35 @@ async def ingest_activity(lines: list[str], pages: dict[int, bytes], burst: int,
     pipeline = Pipeline(await HistoryStore.open(db_path))
     held = 0  # the newest row the simulated host has stored
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        assert request.url.params["page"] == "1", "a burst must fit one page"
-        return httpx.Response(200, content=pages[held],
-                              headers={"content-type": "application/json"})
+    async def get(path: str, *, params: Mapping[str, str | int] | None = None,
+                  missing_ok: tuple[int, ...] = (404,)) -> tuple[int, Any]:
+        """The connector's JSON reader, minus HTTP: the page body as the host answers it.
+        (The transport is measured on its own by sse_transport.py.)"""
+        assert params is not None and params["page"] == 1, "a burst must fit one page"
+        return 200, decode_json(pages[held])
 
-    async def fetch(client: httpx.AsyncClient) -> None:
-        result = await sync_activity(client, pipeline.intake, page_size=LIVE_PAGE,
-                                     now=time.time)
+    async def fetch() -> None:
+        result = await sync_activity(get, pipeline.intake, page_size=LIVE_PAGE, now=time.time)
         pipeline.deliver(result.events)
         await pipeline.flush_now_and_then()
 
     sse = SseParser()
     received = chunks(lines)
     waiting = 0
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer),
-                                 base_url="http://bench") as client:
-        clock = Clock()
-        for frame in (frame for chunk in received for frame in sse.feed(chunk)):
-            decoded = pipeline.stream.decode(frame.event, frame.data, time.time())
-            pipeline.deliver(decoded.events)
-            if decoded.activity_ids:
-                held = decoded.activity_ids[-1]
-                waiting += len(decoded.activity_ids)
-                if waiting >= burst:
-                    await fetch(client)
-                    waiting = 0
-        if waiting:
-            await fetch(client)
-        await pipeline.store.flush()
-        measured = clock.stop(pipeline.records)
+    clock = Clock()
+    for frame in (frame for chunk in received for frame in sse.feed(chunk)):
+        decoded = pipeline.stream.decode(frame.event, frame.data, time.time())
+        pipeline.deliver(decoded.events)
+        if decoded.activity_ids:
+            held = decoded.activity_ids[-1]
+            waiting += len(decoded.activity_ids)
+            if waiting >= burst:
+                await fetch()
+                waiting = 0
+    if waiting:
+        await fetch()
+    await pipeline.store.flush()
+    measured = clock.stop(pipeline.records)
     await pipeline.store.close()
     return measured
 

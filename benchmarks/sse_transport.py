@@ -44,9 +44,10 @@ async def _httpx_stream(url: str, seen: list[int]) -> None:
 
 async def _swapdeck_stream(url: str, seen: list[int]) -> None:
     from swapdeck.config import HostConfig
-    from swapdeck.sources.sse import make_stream_session, open_event_stream
+    from swapdeck.sources.session import make_session
+    from swapdeck.sources.sse import open_event_stream
 
-    session = make_stream_session(HostConfig(name="bench", url=url))
+    session = make_session(HostConfig(name="bench", url=url))
     try:
         async with open_event_stream(session) as stream:
             async for _ in stream.events():

@@ -25,7 +25,8 @@ from swapdeck.sources.base import HEADLESS, LIVE, FollowProfile
 from swapdeck.sources.errors import describe_transport_error
 from swapdeck.sources.llamaswap import LlamaSwapConnector
 from swapdeck.sources.reconnect import ReconnectPolicy
-from swapdeck.sources.sse import make_stream_session, open_event_stream
+from swapdeck.sources.session import make_session
+from swapdeck.sources.sse import open_event_stream
 from tests.sources.conftest import StartHost
 from tests.sources.docbytes import frame
 from tests.sources.recorder import Recorder, following
@@ -101,7 +102,7 @@ async def test_headless_profile_keeps_the_build_but_no_log_lines(
 async def test_stream_transport_errors_read_like_the_rest(start_host: StartHost) -> None:
     host = await start_host(on_connect=v250_on_connect)
     cfg = HostConfig(name="gpu1", url=host.url)
-    session = make_stream_session(cfg)
+    session = make_session(cfg)
     try:
         async with open_event_stream(session) as stream:
             assert stream.status == 200
@@ -123,10 +124,36 @@ async def test_stream_transport_errors_read_like_the_rest(start_host: StartHost)
 
 async def test_refused_stream_reads_its_body(start_host: StartHost) -> None:
     host = await start_host(on_connect=v250_on_connect, api_key="sk-right")
-    session = make_stream_session(HostConfig(name="gpu1", url=host.url, api_key="sk-wrong"))
+    session = make_session(HostConfig(name="gpu1", url=host.url, api_key="sk-wrong"))
     try:
         async with open_event_stream(session) as stream:
             assert stream.status == 401
             assert await stream.body()
     finally:
         await session.close()
+
+
+async def test_gathering_reads_a_busy_stream_in_few_batches(start_host: StartHost) -> None:
+    """Messages flushed one by one 10 ms apart come back together, whole and in order."""
+    host = await start_host(on_connect=list)
+    session = make_session(HostConfig(name="gpu1", url=host.url))
+
+    async def send() -> None:
+        for i in range(10):
+            host.push_frame(frame("activity", {"id": i}))
+            await asyncio.sleep(0.01)
+
+    try:
+        async with open_event_stream(session) as stream:
+            sender = asyncio.create_task(send())
+            batches: list[list[str]] = []
+            async for batch in stream.batches(gather_s=0.3):
+                batches.append([event.data for event in batch])
+                if sum(map(len, batches)) == 10:
+                    break
+            await sender
+    finally:
+        await session.close()
+    assert [data for batch in batches for data in batch] == [
+        frame("activity", {"id": i}) for i in range(10)]
+    assert len(batches) <= 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -29,10 +30,11 @@ from swapdeck.events import (
 )
 from swapdeck.sources.base import ActionError, ResumePoint
 from swapdeck.sources.errors import AUTH_FAILED
-from swapdeck.sources.http import make_client
 from swapdeck.sources.llamaswap import LlamaSwapConnector
 from swapdeck.sources.perfpoll import PerfAvailability, PerfPoller
 from swapdeck.sources.reconnect import ReconnectPolicy
+from swapdeck.sources.rest import json_getter
+from swapdeck.sources.session import make_session
 from swapdeck.sources.timestamps import parse_rfc3339
 from tests.sources.conftest import StartHost
 from tests.sources.docbytes import (
@@ -224,7 +226,7 @@ async def test_perf_polls_repeat_while_served(start_host: StartHost) -> None:
                                          for _, p, _ in host.requests) >= 3)
     queries = [q for _, p, q in host.requests if p == "/api/performance"]
     assert queries[0] == ""
-    assert set(queries[1:]) == {"after=2026-08-22T10%3A15%3A05-07%3A00"}
+    assert {unquote(q) for q in queries[1:]} == {"after=2026-08-22T10:15:05-07:00"}
     assert len(rec.of(PerfSampled)) == 1  # the same sample is never sent twice
 
 
@@ -329,7 +331,7 @@ async def test_perf_after_is_url_encoded_and_resumed(start_host: StartHost) -> N
         perf = await rec.wait_for(PerfSampled)
     assert perf.sys[0].at == parse_rfc3339("2026-08-22T10:15:05-07:00")
     query = next(q for _, p, q in host.requests if p == "/api/performance")
-    assert query == "after=2026-08-22T17%3A15%3A00.000000%2B00%3A00"
+    assert "+" not in query and unquote(query) == "after=2026-08-22T17:15:00.000000+00:00"
 
 
 async def test_perf_watermark_keeps_the_hosts_own_offset(start_host: StartHost) -> None:
@@ -339,13 +341,14 @@ async def test_perf_watermark_keeps_the_hosts_own_offset(start_host: StartHost) 
                               "mem_used_mb": 1}], "gpu_stats": None}
     host = await start_host(performance=json.dumps(samples))
     poller = PerfPoller("gpu1", None)
-    async with make_client(config(host)) as client:
-        first = await poller.poll(client, 0.0)
-        second = await poller.poll(client, 0.0)
+    async with make_session(config(host)) as session:
+        first = await poller.poll(json_getter(session), 0.0)
+        second = await poller.poll(json_getter(session), 0.0)
     assert first[0] is PerfAvailability.AVAILABLE and len(first[1]) == 1
     assert second == (PerfAvailability.AVAILABLE, [])
     queries = [q for _, p, q in host.requests if p == "/api/performance"]
-    assert queries == ["", "after=2026-08-22T19%3A15%3A05.5%2B02%3A00"]
+    assert queries[0] == "" and "+" not in queries[1]  # a bare `+` would arrive as a space
+    assert unquote(queries[1]) == "after=2026-08-22T19:15:05.5+02:00"
 
 
 async def test_rest_restart_opens_an_epoch_and_suspects_a_gap(start_host: StartHost) -> None:

@@ -11,12 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from swapdeck.config import HostConfig
-from swapdeck.sources.sse import (
-    ServerSentEvent,
-    SseParser,
-    make_stream_session,
-    open_event_stream,
-)
+from swapdeck.sources.session import make_session
+from swapdeck.sources.sse import ServerSentEvent, SseParser, open_event_stream
 from tests.sources.docbytes import frame, sse
 
 MESSAGE = 'event:message\ndata:{"type":"activity","data":"{\\"id\\":42}"}\n\n'
@@ -113,7 +109,7 @@ async def test_bytes_split_inside_a_character_over_loopback() -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    session = make_stream_session(HostConfig(name="h", url=f"http://127.0.0.1:{port}"))
+    session = make_session(HostConfig(name="h", url=f"http://127.0.0.1:{port}"))
     try:
         async with open_event_stream(session) as stream:
             events = [event async for event in stream.events()]

@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
-
 from swapdeck.events import ActivityRecord, FrameRejected, HostEvent
 from swapdeck.sources.epochs import ActivityIntake, Verdict
 from swapdeck.sources.jsonfields import FieldError
 from swapdeck.sources.records import RecordError, parse_activity_page, parse_activity_record
-from swapdeck.sources.rest import HostFailure, get_json
+from swapdeck.sources.rest import HostFailure, JsonGet
 
 ACTIVITY_PATH = "/api/metrics/activity"
 RECONCILE_PAGE = 500
@@ -48,7 +46,7 @@ class ActivityRouteMissing(HostFailure):
     """The host has no `/api/metrics/activity` (<v236): records come in SSE `metrics`."""
 
 
-async def sync_activity(client: httpx.AsyncClient, intake: ActivityIntake, *,
+async def sync_activity(get: JsonGet, intake: ActivityIntake, *,
                         page_size: int, now: Callable[[], float]) -> SyncResult:
     """Fetch every row newer than the ledger's last; raises HostFailure / AuthFailed."""
     ledger = intake.ledger
@@ -59,7 +57,7 @@ async def sync_activity(client: httpx.AsyncClient, intake: ActivityIntake, *,
     restarted = False
     page = 1
     while True:
-        status, body = await get_json(client, ACTIVITY_PATH, params={
+        status, body = await get(ACTIVITY_PATH, params={
             "limit": page_size, "page": page, "sort": "id", "order": "desc"})
         if status == 404:
             raise ActivityRouteMissing(f"{ACTIVITY_PATH}: not served by this host")

@@ -33,8 +33,8 @@ class FollowProfile:
 
     The cockpit shows log tails and wants a finished request on screen within a quarter
     second. The headless collector keeps no log lines (only the engine build read from
-    them) and is scraped every 15 s or so, so it fetches activity less often: on a busy
-    fleet those two choices are most of its CPU.
+    them) and is scraped every 15 s or so, so it fetches activity less often and reads
+    each stream in batches: on a busy fleet those choices are most of its CPU.
     """
 
     log_lines: bool = True
@@ -43,10 +43,13 @@ class FollowProfile:
     """Least time between two live activity fetches over REST (v236+; llama-swap's own UI
     waits 1 s, §9). Rows are never lost by waiting: the next fetch pages back to the last
     row held."""
+    stream_gather_s: float = 0.0
+    """Leave the event stream's socket unread this long after each read, so a busy host's
+    messages arrive together rather than one wake-up each (sse.py); events are that late."""
 
 
 LIVE = FollowProfile()
-HEADLESS = FollowProfile(log_lines=False, activity_spacing_s=2.0)
+HEADLESS = FollowProfile(log_lines=False, activity_spacing_s=2.0, stream_gather_s=0.2)
 
 
 class ActionError(Exception):

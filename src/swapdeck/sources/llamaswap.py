@@ -40,8 +40,17 @@ from swapdeck.sources.jsonfields import FieldError, as_object, get_str
 from swapdeck.sources.modelstatus import parse_running_ttls
 from swapdeck.sources.perfpoll import PerfAvailability, PerfPoller
 from swapdeck.sources.reconnect import Breaker, ReconnectPolicy, RetryPlan
-from swapdeck.sources.rest import AuthFailed, ConnectorStats, HostFailure, get_json
-from swapdeck.sources.sse import EventStream, make_stream_session, open_event_stream
+from swapdeck.sources.rest import (
+    AuthFailed,
+    ConnectorStats,
+    HostFailure,
+    JsonGet,
+    get_health,
+    get_json,
+    json_getter,
+)
+from swapdeck.sources.session import make_session
+from swapdeck.sources.sse import EventStream, open_event_stream
 from swapdeck.sources.streamdecoder import StreamDecoder
 
 log = logging.getLogger(__name__)
@@ -77,7 +86,9 @@ class LlamaSwapConnector:
         self.stats = ConnectorStats()
         self._client = client
         self._owns_client = client is None
-        self._stream_session: aiohttp.ClientSession | None = None
+        self._session_: aiohttp.ClientSession | None = None
+        """Following: the stream and the recurring reads (session.py). The httpx client
+        above is for actions a person asks for."""
         self._rng = rng if rng is not None else random.Random()
         self._clock = clock
         self._policy = policy if policy is not None else ReconnectPolicy()
@@ -112,8 +123,8 @@ class LlamaSwapConnector:
 
     async def aclose(self) -> None:
         """Close the HTTP clients this connector made (an injected one is the caller's)."""
-        if self._stream_session is not None:
-            session, self._stream_session = self._stream_session, None
+        if self._session_ is not None:
+            session, self._session_ = self._session_, None
             await session.close()
         if self._owns_client and self._client is not None:
             client, self._client = self._client, None
@@ -163,14 +174,13 @@ class LlamaSwapConnector:
             return _Outcome(end, error, connected, frames)
 
         try:
-            client = self._get_client()
-            session = self._get_stream_session()
-            await self._identify(client, emit)
+            session = self._get_session()
+            await self._identify(session, emit)
             async with open_event_stream(session) as source:
                 await self._check_stream(source)
                 connected = True
                 self._connected(emit)
-                await self._stream(client, source, emit)
+                await self._stream(session, source, emit)
             # A reload ends a working stream cleanly (§2.3) and is no error; a stream that
             # ends before saying anything is one (a proxy in between, a broken host).
             ended = outcome(_End.CLOSED_BY_HOST, "")
@@ -190,9 +200,9 @@ class LlamaSwapConnector:
             log.exception("connector for %s failed unexpectedly", self.host)
             return outcome(_End.FAILED, f"internal error: {type(exc).__name__}: {exc}")
 
-    async def _identify(self, client: httpx.AsyncClient, emit: Emit) -> None:
+    async def _identify(self, session: aiohttp.ClientSession, emit: Emit) -> None:
         """`GET /api/version` (v173+; 404 before, §1.7)."""
-        status, body = await get_json(client, "/api/version")
+        status, body = await get_json(session, "/api/version")
         self._touch()
         number: int | None
         if status == 404:
@@ -227,17 +237,19 @@ class LlamaSwapConnector:
             host=self.host, at=self._clock(), liveness=Liveness.CONNECTED,
             last_seen=self.stats.last_seen))
 
-    async def _stream(self, client: httpx.AsyncClient, source: EventStream, emit: Emit) -> None:
+    async def _stream(self, session: aiohttp.ClientSession, source: EventStream,
+                      emit: Emit) -> None:
         """Read the stream until it ends; helpers run beside it and die with it."""
         activity_wake, ttl_wake = asyncio.Event(), asyncio.Event()
         activity_wake.set()  # reconcile on connect
         ttl_wake.set()  # TTLs of what is already running
         reader = asyncio.create_task(self._read(source, emit, activity_wake, ttl_wake))
-        watchdog = asyncio.create_task(self._watch_health(client))
+        watchdog = asyncio.create_task(self._watch_health(session))
+        get = json_getter(session)
         helpers: list[Coroutine[Any, Any, None]] = [
-            self._poll_perf(client, emit), self._fetch_ttls(client, emit, ttl_wake)]
+            self._poll_perf(get, emit), self._fetch_ttls(get, emit, ttl_wake)]
         if self._rest_activity is not False:
-            helpers.append(self._follow_activity(client, emit, activity_wake))
+            helpers.append(self._follow_activity(get, emit, activity_wake))
         tasks = [reader, watchdog, *(asyncio.create_task(self._guarded(h)) for h in helpers)]
         try:
             done, _ = await asyncio.wait((reader, watchdog), return_when=asyncio.FIRST_COMPLETED)
@@ -258,14 +270,12 @@ class LlamaSwapConnector:
 
     async def _read(self, source: EventStream, emit: Emit, activity_wake: asyncio.Event,
                     ttl_wake: asyncio.Event) -> None:
-        async for sse in source.events():
+        async for batch in source.batches(gather_s=self._profile.stream_gather_s):
             now = self._clock()
             self._touch(now)
-            decoded = self._decoder.decode(sse.event, sse.data, now)
-            if decoded.malformed:
-                self.stats.frames_malformed += 1
-            else:
-                self.stats.frames_ok += 1
+            decoded = self._decoder.decode_batch(batch, now)
+            self.stats.frames_malformed += decoded.malformed
+            self.stats.frames_ok += decoded.frames - decoded.malformed
             self.stats.records_rejected += decoded.records_rejected
             for event in decoded.events:
                 emit(event)
@@ -280,7 +290,7 @@ class LlamaSwapConnector:
             if decoded.became_ready:
                 ttl_wake.set()
 
-    async def _watch_health(self, client: httpx.AsyncClient) -> None:
+    async def _watch_health(self, session: aiohttp.ClientSession) -> None:
         """The stream has no heartbeat (§2.1): a silent one is probed with `/health`. A
         frame that arrived during the interval already proves the stream alive, so a busy
         host is not asked."""
@@ -289,16 +299,10 @@ class LlamaSwapConnector:
             await asyncio.sleep(self.config.health_interval_s)
             if self.stats.frames_ok + self.stats.frames_malformed != frames_before:
                 continue
-            try:
-                response = await client.get("/health", timeout=HEALTH_TIMEOUT_S)
-            except httpx.HTTPError as exc:
-                raise HostFailure(f"health check: {describe_transport_error(exc)}") from None
-            if response.status_code != 200:
-                raise HostFailure(http_failure("health check", response.status_code,
-                                               response.content))
+            await get_health(session, HEALTH_TIMEOUT_S)
             self._touch()
 
-    async def _follow_activity(self, client: httpx.AsyncClient, emit: Emit,
+    async def _follow_activity(self, get: JsonGet, emit: Emit,
                                wake: asyncio.Event) -> None:
         """v236+: REST reconcile now, then one coalesced fetch per burst of `activity`."""
         reconciled, retry_s = False, self._policy.base_s
@@ -309,7 +313,7 @@ class LlamaSwapConnector:
                                         self._intake.ledger.last_id)
                          if reconciled else RECONCILE_PAGE)
             try:
-                result = await sync_activity(client, self._intake, page_size=page_size,
+                result = await sync_activity(get, self._intake, page_size=page_size,
                                              now=self._clock)
             except ActivityRouteMissing:
                 self._rest_activity = False  # records come in SSE `metrics` arrays
@@ -329,14 +333,14 @@ class LlamaSwapConnector:
             # are fetched together, so a host at 50 req/s costs a few fetches/s, not 50.
             await asyncio.sleep(self._profile.activity_spacing_s)
 
-    async def _fetch_ttls(self, client: httpx.AsyncClient, emit: Emit,
+    async def _fetch_ttls(self, get: JsonGet, emit: Emit,
                           wake: asyncio.Event) -> None:
         """`/running` (§1.3) on connect and when a model of unknown TTL becomes ready."""
         while True:
             await wake.wait()
             wake.clear()
             try:
-                _, body = await get_json(client, "/running")
+                _, body = await get("/running")
                 ttls = parse_running_ttls(body)
             except (HostFailure, FieldError) as exc:
                 self.stats.last_error = f"/running: {exc}"
@@ -348,10 +352,10 @@ class LlamaSwapConnector:
             if listed is not None:
                 emit(listed)
 
-    async def _poll_perf(self, client: httpx.AsyncClient, emit: Emit) -> None:
+    async def _poll_perf(self, get: JsonGet, emit: Emit) -> None:
         while True:
             try:
-                availability, events = await self._perf.poll(client, self._clock())
+                availability, events = await self._perf.poll(get, self._clock())
             except HostFailure as exc:
                 self.stats.last_error = str(exc)
             else:
@@ -370,10 +374,10 @@ class LlamaSwapConnector:
             self._client = make_client(self.config)
         return self._client
 
-    def _get_stream_session(self) -> aiohttp.ClientSession:
-        if self._stream_session is None:
-            self._stream_session = make_stream_session(self.config)
-        return self._stream_session
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session_ is None:
+            self._session_ = make_session(self.config)
+        return self._session_
 
     def _action_client(self, what: str) -> httpx.AsyncClient:
         try:

@@ -3,19 +3,17 @@
 The watermark is the newest sample's timestamp exactly as the host wrote it, so `after`
 round-trips without rounding; a restarted swapdeck starts from the newest stored sample
 (`ResumePoint.perf_watermark`) instead of refetching the host's hour-long ring. The value is
-sent through httpx `params`, which percent-encodes the `+` of a positive offset (§12).
+sent as a query parameter, which percent-encodes the `+` of a positive offset (§12).
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-import httpx
-
 from swapdeck.events import FrameRejected, HostEvent
 from swapdeck.sources.jsonfields import FieldError
 from swapdeck.sources.perf import parse_performance
-from swapdeck.sources.rest import HostFailure, get_json
+from swapdeck.sources.rest import HostFailure, JsonGet
 from swapdeck.sources.timestamps import format_rfc3339
 
 PERF_PATH = "/api/performance"
@@ -38,11 +36,11 @@ class PerfPoller:
         """What the next poll sends as `after`."""
         return self._after_text
 
-    async def poll(self, client: httpx.AsyncClient, now: float
+    async def poll(self, get: JsonGet, now: float
                    ) -> tuple[PerfAvailability, list[HostEvent]]:
         """One poll; raises HostFailure (or AuthFailed) when the host could not be read."""
         params = {"after": self._after_text} if self._after_text else None
-        status, body = await get_json(client, PERF_PATH, params=params, missing_ok=(404, 503, 400))
+        status, body = await get(PERF_PATH, params=params, missing_ok=(404, 503, 400))
         if status == 404:
             return PerfAvailability.NOT_SERVED, []
         if status == 503:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
+import aiohttp
 
 from swapdeck.sources.errors import (
     AUTH_FAILED,
@@ -19,6 +19,7 @@ from swapdeck.sources.errors import (
     http_failure,
 )
 from swapdeck.sources.jsonfields import decode_json
+from swapdeck.sources.session import relative
 
 
 class HostFailure(Exception):
@@ -45,7 +46,23 @@ class ConnectorStats:
     """Unix seconds of the last byte of anything received from the host."""
 
 
-async def get_json(client: httpx.AsyncClient, path: str, *,
+class JsonGet(Protocol):
+    """What the REST readers (activity pages, perf polls) get their JSON through: the
+    connector hands them `json_getter(session)`; a benchmark can hand them bodies."""
+
+    async def __call__(self, path: str, *, params: Mapping[str, str | int] | None = None,
+                       missing_ok: tuple[int, ...] = (404,)) -> tuple[int, Any]: ...
+
+
+def json_getter(session: aiohttp.ClientSession) -> JsonGet:
+    async def get(path: str, *, params: Mapping[str, str | int] | None = None,
+                  missing_ok: tuple[int, ...] = (404,)) -> tuple[int, Any]:
+        return await get_json(session, path, params=params, missing_ok=missing_ok)
+
+    return get
+
+
+async def get_json(session: aiohttp.ClientSession, path: str, *,
                    params: Mapping[str, str | int] | None = None,
                    missing_ok: tuple[int, ...] = (404,)) -> tuple[int, Any]:
     """GET `path` -> (status, decoded JSON or None).
@@ -54,16 +71,29 @@ async def get_json(client: httpx.AsyncClient, path: str, *,
     treat "this version has no such endpoint" as an answer. Raises HostFailure otherwise.
     """
     try:
-        response = await client.get(path, params=params)
-    except httpx.HTTPError as exc:
+        async with session.get(relative(path), params=params, allow_redirects=False) as response:
+            status, body = response.status, await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
         raise HostFailure(f"{path}: {describe_transport_error(exc)}") from None
-    if response.status_code == 401:
+    if status == 401:
         raise AuthFailed()
-    if response.status_code in missing_ok:
-        return response.status_code, None
-    if response.status_code != 200:
-        raise HostFailure(http_failure(path, response.status_code, response.content))
+    if status in missing_ok:
+        return status, None
+    if status != 200:
+        raise HostFailure(http_failure(path, status, body))
     try:
-        return 200, decode_json(response.content)
+        return 200, decode_json(body)
     except ValueError:
-        raise HostFailure(f"{path}: expected JSON, got {response.content[:60]!r}") from None
+        raise HostFailure(f"{path}: expected JSON, got {body[:60]!r}") from None
+
+
+async def get_health(session: aiohttp.ClientSession, timeout_s: float) -> None:
+    """`GET /health` (no auth, §1.7) answered 200, or HostFailure saying what it was."""
+    try:
+        async with session.get(relative("/health"), allow_redirects=False,
+                               timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+            status, body = response.status, await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise HostFailure(f"health check: {describe_transport_error(exc)}") from None
+    if status != 200:
+        raise HostFailure(http_failure("health check", status, body))

@@ -8,6 +8,7 @@ than emitted, because only the caller knows the ledger and the REST side (epochs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from swapdeck.events import (
@@ -23,8 +24,9 @@ from swapdeck.events import (
     ProfileChanged,
 )
 from swapdeck.sources.enginebuild import EngineBuild, find_build
-from swapdeck.sources.envelope import MalformedFrame, decode_envelope
+from swapdeck.sources.envelope import Envelope, MalformedFrame, decode_envelope
 from swapdeck.sources.inflight import InflightReader
+from swapdeck.sources.inflightfold import drop_superseded_inflight
 from swapdeck.sources.jsonfields import FieldError, as_object, get_int, get_str
 from swapdeck.sources.loglines import LineAssembler
 from swapdeck.sources.modelstatus import diff_model_states, parse_model_list, with_ttls
@@ -44,7 +46,9 @@ class Decoded:
     """From `activity {"id"}` (v236+): rows to fetch over REST."""
     became_ready: list[str] = field(default_factory=list)
     """Models now ready whose TTL is not known yet."""
-    malformed: bool = False
+    frames: int = 0
+    malformed: int = 0
+    """Frames of `frames` that could not be read (each also a `FrameRejected`)."""
     records_rejected: int = 0
 
 
@@ -67,18 +71,26 @@ class StreamDecoder:
         self._inflight.forget()
 
     def decode(self, event_name: str, data: str, now: float) -> Decoded:
-        out = Decoded()
-        try:
-            envelope = decode_envelope(event_name, data)
-        except MalformedFrame as exc:
-            self._reject(out, now, exc.reason, exc.detail)
-            return out
-        try:
-            self._dispatch(envelope.type, envelope.payload, now, out)
-        except MalformedFrame as exc:
-            self._reject(out, now, exc.reason, exc.detail)
-        except FieldError as exc:
-            self._reject(out, now, f"malformed {envelope.type} payload", str(exc))
+        return self.decode_batch(((event_name, data),), now)
+
+    def decode_batch(self, frames: Sequence[tuple[str, str]], now: float) -> Decoded:
+        """Frames read together (one read of the stream), in order, into one `Decoded`;
+        `inflight` updates that a later frame of the batch supersedes are not parsed
+        (inflightfold.py)."""
+        out = Decoded(frames=len(frames))
+        envelopes: list[Envelope] = []
+        for event_name, data in frames:
+            try:
+                envelopes.append(decode_envelope(event_name, data))
+            except MalformedFrame as exc:
+                self._reject(out, now, exc.reason, exc.detail)
+        for envelope in drop_superseded_inflight(envelopes):
+            try:
+                self._dispatch(envelope.type, envelope.payload, now, out)
+            except MalformedFrame as exc:
+                self._reject(out, now, exc.reason, exc.detail)
+            except FieldError as exc:
+                self._reject(out, now, f"malformed {envelope.type} payload", str(exc))
         return out
 
     def attach_ttls(self, ttls: dict[str, int], now: float) -> ModelsListed | None:
@@ -98,7 +110,7 @@ class StreamDecoder:
         # Most frequent first: one per finished request (and, v240+, in-flight updates).
         if kind == "metrics":
             records, rejected = parse_metrics_array(payload)
-            out.records = records
+            out.records.extend(records)
             for message in rejected:
                 self._reject_record(out, now, message)
         elif kind == "activity":
@@ -122,7 +134,7 @@ class StreamDecoder:
         previous = None if self.models is None else {m.id: m.state for m in self.models}
         out.events.append(ModelsListed(host=self.host, at=now, models=models))
         out.events.extend(diff_model_states(self.host, now, previous, models))
-        out.became_ready = [
+        out.became_ready += [
             m.id for m in models
             if m.state is ModelState.READY and m.ttl_s is None
             and (previous is None or previous.get(m.id) is not ModelState.READY)
@@ -156,7 +168,7 @@ class StreamDecoder:
                                                 version=build.version, commit=build.commit))
 
     def _reject(self, out: Decoded, now: float, reason: str, detail: str) -> None:
-        out.malformed = True
+        out.malformed += 1
         out.events.append(FrameRejected(host=self.host, at=now, reason=reason, detail=detail))
 
     def _reject_record(self, out: Decoded, now: float, detail: str) -> None:
