@@ -3,9 +3,9 @@ simulated fleet.
 
     .venv/bin/python benchmarks/collector.py [--hosts 50] [--rate 20] [--seconds 60]
 
-Three processes: this one (measures), one serving every simulated host on loopback
-(`--serve-fleet`, started by this script), and `python -m swapdeck collect` following them
-with a real history file. After a warm-up (connect, first reconcile), the collector's CPU
+This process measures; `--fleet-processes` others (started by this script, `--serve-fleet`)
+serve the simulated hosts on loopback, and `python -m swapdeck collect` follows them with a
+real history file. After a warm-up (connect, first reconcile), the collector's CPU
 time is read from /proc/<pid>/stat over the measured window and its RSS sampled every
 second; /metrics is scraped every 15 s as Prometheus would. Goal: under 25 % of one core
 and under 150 MB. Numbers only, no verdict — a shared machine makes them noisy, so the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
@@ -28,6 +29,8 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from swapdeck.collector import eventloop
 
 ERAS = ("v250", "v236", "v230", "v200")
 SERVING = re.compile(r'msg="serving metrics" url=(\S+)')
@@ -48,12 +51,12 @@ async def serve_fleet(args: argparse.Namespace) -> None:
                        capabilities=("embedding",)))
     eras = args.eras.split(",")
     specs = [SimHostSpec(f"host{i:02d}", eras[i % len(eras)], seed=i, models=models, gpus=1,
-                         rate_per_s=args.rate) for i in range(args.hosts)]
+                         rate_per_s=args.rate)
+             for i in range(args.first_host, args.first_host + args.hosts)]
     fleet = await start_fleet(specs)
     try:
-        text = fleet.render_config(data_dir=args.data_dir)
-        text += "\n[collector]\nport = 0\n"
-        Path(args.config).write_text(text, encoding="utf-8")
+        # This process's hosts only; the measuring side joins the parts into one config.
+        Path(args.config).write_text(fleet.render_config(), encoding="utf-8")
         print("ready", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -116,15 +119,12 @@ async def measure(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="swapdeck-collector-bench-"))
     config = work / "swapdeck.toml"
     env = {**os.environ, "XDG_CONFIG_HOME": str(work / "xdg"), "XDG_DATA_HOME": str(work / "xdg")}
-    fleet = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve-fleet", "--hosts", str(args.hosts), "--rate",
-        str(args.rate), "--eras", args.eras, "--config", str(config),
-        "--data-dir", str(work / "data"), stdout=asyncio.subprocess.PIPE, env=env)
-    assert fleet.stdout is not None
-    if (await asyncio.wait_for(fleet.stdout.readline(), 120)).strip() != b"ready":
-        raise SystemExit("the simulated fleet did not start")
+    fleet = Fleet(await start_fleet_processes(args, work, env))
+    parts = [(work / f"fleet-{n}.toml").read_text() for n in range(len(fleet.processes))]
+    config.write_text(f"data_dir = {json.dumps(str(work / 'data'))}\n\n" + "\n".join(parts)
+                      + "\n[collector]\nport = 0\n", encoding="utf-8")
     print(f"fleet: {args.hosts} hosts ({args.eras}), {args.rate:g} requests/s each, "
-          f"pid {fleet.pid}")
+          f"{len(fleet.processes)} processes")
 
     collector = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "swapdeck", "--config", str(config), "collect",
@@ -144,8 +144,8 @@ async def measure(args: argparse.Namespace) -> None:
         print(f"warming up {args.warmup:.0f} s (connect, reconcile)…")
         await asyncio.sleep(args.warmup)
         _, counted_start, _ = await scrape(client, url)
-        served_start = await served(fleet)
-        cpu_start, fleet_start = cpu_times(collector.pid), cpu_times(fleet.pid)
+        served_start = await fleet.served()
+        cpu_start, fleet_start = cpu_times(collector.pid), fleet.cpu_times()
         rss_samples: list[float] = []
         scrape_times: list[float] = []
         samples_on_page = 0
@@ -158,8 +158,8 @@ async def measure(args: argparse.Namespace) -> None:
                 took, _, samples_on_page = await scrape(client, url)
                 scrape_times.append(took)
                 next_scrape += 15
-        cpu_end, fleet_end = cpu_times(collector.pid), cpu_times(fleet.pid)
-        served_end = await served(fleet)
+        cpu_end, fleet_end = cpu_times(collector.pid), fleet.cpu_times()
+        served_end = await fleet.served()
         _, counted_end, samples_on_page = await scrape(client, url)
         peak = peak_rss_mb(collector.pid)
 
@@ -168,9 +168,7 @@ async def measure(args: argparse.Namespace) -> None:
     code = await asyncio.wait_for(collector.wait(), 60)
     stop_s = time.monotonic() - stop_started
     drain.cancel()
-    fleet.send_signal(signal.SIGTERM)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(fleet.wait(), 30)
+    await fleet.stop()
 
     window = cpu_end.at - cpu_start.at
     counted_rate = (counted_end - counted_start) / window
@@ -180,23 +178,70 @@ async def measure(args: argparse.Namespace) -> None:
     print(f"requests served          {served_rate:8.1f} /s  by the fleet "
           f"(asked for {args.hosts * args.rate:g}/s)")
     print(f"requests counted         {counted_rate:8.1f} /s  by the collector")
-    print(f"collector CPU            {100 * share(cpu_start, cpu_end):8.1f} % of one core"
+    collector_share = share(cpu_start, cpu_end)
+    asked = args.hosts * args.rate
+    print(f"collector CPU            {100 * collector_share:8.1f} % of one core"
           "   (goal < 25 %)")
+    if counted_rate > 0:
+        print(f"  per request            {1e6 * collector_share / counted_rate:8.0f} µs of CPU; "
+              f"at the asked-for {asked:g}/s that is "
+              f"{100 * collector_share * asked / counted_rate:.1f} % (scaled linearly)")
     print(f"collector RSS            {max(rss_samples):8.1f} MB max, {rss_samples[-1]:.1f} MB "
           f"at the end, peak {peak:.1f}   (goal < 150 MB)")
     if scrape_times:
         print(f"scrape /metrics          {1000 * max(scrape_times):8.1f} ms max over "
               f"{len(scrape_times)} scrapes, {samples_on_page} samples a page")
-    print(f"fleet process CPU        {100 * share(fleet_start, fleet_end):8.1f} % of one core")
+    print(f"fleet processes CPU      {100 * share(fleet_start, fleet_end):8.1f} % of one core, "
+          "all together")
     print(f"SIGTERM to exit          {stop_s:8.2f} s (exit code {code}, history flushed)")
     print(f"machine load average     {os.getloadavg()[0]:8.2f} on {os.cpu_count()} cores")
 
 
-async def served(fleet: asyncio.subprocess.Process) -> int:
-    assert fleet.stdout is not None
-    fleet.send_signal(signal.SIGUSR1)
-    line = (await asyncio.wait_for(fleet.stdout.readline(), 30)).decode().split()
-    return int(line[1])
+async def start_fleet_processes(args: argparse.Namespace, work: Path,
+                                env: dict[str, str]) -> list[asyncio.subprocess.Process]:
+    """The hosts split over `--fleet-processes` simulator processes: one Python process
+    cannot serve 1,000 requests/s on a small machine, and an under-served fleet would
+    flatter the collector."""
+    count = max(1, min(args.fleet_processes, args.hosts))
+    bounds = [args.hosts * n // count for n in range(count + 1)]
+    processes = []
+    for n in range(count):
+        processes.append(await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--serve-fleet", "--first-host", str(bounds[n]),
+            "--hosts", str(bounds[n + 1] - bounds[n]), "--rate", str(args.rate),
+            "--eras", args.eras, "--config", str(work / f"fleet-{n}.toml"),
+            stdout=asyncio.subprocess.PIPE, env=env))
+    for process in processes:
+        assert process.stdout is not None
+        if (await asyncio.wait_for(process.stdout.readline(), 120)).strip() != b"ready":
+            raise SystemExit("the simulated fleet did not start")
+    return processes
+
+
+@dataclass
+class Fleet:
+    processes: list[asyncio.subprocess.Process]
+
+    async def served(self) -> int:
+        """Requests served so far by every simulator process (SIGUSR1 makes each say)."""
+        total = 0
+        for process in self.processes:
+            assert process.stdout is not None
+            process.send_signal(signal.SIGUSR1)
+            line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().split()
+            total += int(line[1])
+        return total
+
+    def cpu_times(self) -> CpuTimes:
+        times = [cpu_times(process.pid) for process in self.processes]
+        return CpuTimes(times[0].at, sum(t.ticks for t in times))
+
+    async def stop(self) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), 30)
 
 
 async def _drain(stream: asyncio.StreamReader) -> None:
@@ -212,12 +257,16 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--eras", default=",".join(ERAS),
                         help="llama-swap eras the hosts cycle through")
+    parser.add_argument("--fleet-processes", type=int, default=2,
+                        help="simulator processes serving the hosts (default 2)")
     parser.add_argument("--serve-fleet", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--first-host", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
-    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fleet:
-        asyncio.run(serve_fleet(args))
+        # The fleet is the harness: on uvloop it serves more of the asked-for load on a
+        # small machine (the collector's loop is whatever `swapdeck collect` picks).
+        eventloop.run(serve_fleet(args))
     else:
         asyncio.run(measure(args))
 

@@ -108,8 +108,8 @@ def main() -> None:
     env = {**os.environ, "XDG_CONFIG_HOME": str(work), "XDG_DATA_HOME": str(work)}
     fleet = subprocess.Popen(
         [sys.executable, str(HERE / "collector.py"), "--serve-fleet", "--hosts", str(args.hosts),
-         "--rate", str(args.rate), "--eras", "v250,v236,v230,v200", "--config", str(config),
-         "--data-dir", str(work / "data")], stdout=subprocess.PIPE, env=env, text=True)
+         "--rate", str(args.rate), "--eras", "v250,v236,v230,v200", "--config", str(config)],
+        stdout=subprocess.PIPE, env=env, text=True)
     try:
         assert fleet.stdout is not None
         if fleet.stdout.readline().strip() != "ready":
