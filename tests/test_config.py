@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,17 @@ def test_sample_config_loads() -> None:
     assert [h.name for h in config.hosts] == ["gpu-box", "lab-3090"]
     assert config.hosts[0].control is True
     assert config.hosts[1].verify_tls is True and config.hosts[1].control is False
+
+
+def test_sample_configs_commented_keys_are_valid_too(tmp_path: Path) -> None:
+    """Every `# key = value` and `# [table]` in the sample is a real, well-typed option."""
+    sample = (REPO / "sample-configs" / "swapdeck.toml").read_text(encoding="utf-8")
+    option = re.compile(r"^# (\[[a-z.]+\]|[a-z_]+ = .*)$")
+    lines = [line[2:] if option.match(line) else line for line in sample.splitlines()]
+    assert sum(1 for line in sample.splitlines() if option.match(line)) >= 8
+    config = load_config(write(tmp_path, "\n".join(lines)))
+    assert config.pool.hardware is not None and config.gate.lock is not None
+    assert config.collector.bearer_token_env == "SWAPDECK_METRICS_TOKEN"
 
 
 @pytest.mark.parametrize(
