@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from swapdeck.sources.capture import Capture
 from swapdeck.sources.epochs import ActivityIntake, ActivityLedger
 from swapdeck.sources.errors import describe_transport_error, http_failure
 from swapdeck.sources.http import make_client
-from swapdeck.sources.jsonfields import FieldError, as_object, get_str
+from swapdeck.sources.jsonfields import FieldError
 from swapdeck.sources.modelstatus import parse_running_ttls
 from swapdeck.sources.perfpoll import PerfAvailability, PerfPoller
 from swapdeck.sources.reconnect import Breaker, ReconnectPolicy, RetryPlan
@@ -52,12 +51,11 @@ from swapdeck.sources.rest import (
 from swapdeck.sources.session import make_session
 from swapdeck.sources.sse import EventStream, open_event_stream
 from swapdeck.sources.streamdecoder import StreamDecoder
+from swapdeck.sources.swapversion import parse_swap_version
 
 log = logging.getLogger(__name__)
 
-FIRST_REST_ACTIVITY = 236  # §10: SQLite store, /api/metrics/activity, SSE `activity`
 HEALTH_TIMEOUT_S = 5.0
-_VERSION_NUMBER = re.compile(r"^v?(\d+)")
 _FRESH_START = ResumePoint()
 
 
@@ -204,19 +202,12 @@ class LlamaSwapConnector:
         """`GET /api/version` (v173+; 404 before, §1.7)."""
         status, body = await get_json(session, "/api/version")
         self._touch()
-        number: int | None
-        if status == 404:
-            version, commit, build_date, number = "<v173", "", "", 0
-        else:
-            try:
-                obj = as_object(body, "/api/version")
-                version = get_str(obj, "version")
-                commit, build_date = get_str(obj, "commit", ""), get_str(obj, "build_date", "")
-            except FieldError as exc:
-                raise HostFailure(f"/api/version: unreadable answer ({exc})") from None
-            match = _VERSION_NUMBER.match(version)
-            number = int(match.group(1)) if match else None
-        self._rest_activity = None if number is None else number >= FIRST_REST_ACTIVITY
+        try:
+            found = parse_swap_version(status, body)
+        except FieldError as exc:
+            raise HostFailure(f"/api/version: unreadable answer ({exc})") from None
+        self._rest_activity = found.rest_activity
+        version, commit, build_date = found.version, found.commit, found.build_date
         if (version, commit, build_date) != self._swap_version:
             self._swap_version = (version, commit, build_date)
             emit(EngineVersion(host=self.host, at=self._clock(), component="llama-swap",
