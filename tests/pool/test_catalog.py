@@ -28,6 +28,7 @@ from swapdeck.pool.estimate import GIB, estimate_memory
 from swapdeck.pool.evidence import Grade, Metric, Observation
 from swapdeck.pool.hardware import Backend, GpuInfo, HardwareProfile
 from swapdeck.pool.rank import rank
+from swapdeck.pool.state import PoolEntry
 
 NOW = 1_760_000_000.0
 CATALOG = load_catalog()
@@ -211,3 +212,21 @@ def test_upgrade_check_never_proposes_another_bracket_or_a_worse_model(
     assert proposal.target.id != installed.id
     assert scores[proposal.target.id] > scores[installed.id]
     assert proposal.gain_percent is None or proposal.gain_percent >= 5.0
+
+
+def test_installed_ids_match_ollama_pulls_by_repo_and_quant() -> None:
+    """A llama-swap install keeps the catalog id; an Ollama pull is named
+    `hf.co/<repo>:<quant>` (session_values.CatalogSource.target), so the ranked table's
+    installed mark finds it by repo and quant."""
+    qwen = CATALOG.get("qwen3-8b-q4_k_m")
+    mistral = CATALOG.get("mistral-7b-instruct-v0.3-q4_k_m")
+    assert qwen is not None and mistral is not None
+    pool = [
+        PoolEntry(id=f"hf.co/{qwen.repo}:{qwen.quant}", installer="ollama", size_bytes=1,
+                  installed_at=NOW, repo=qwen.repo.upper(), quant=qwen.quant.lower()),
+        PoolEntry(id=mistral.id, installer="llama-swap", size_bytes=1, installed_at=NOW),
+        PoolEntry(id="hf.co/someone/else:Q8_0", installer="ollama", size_bytes=1,
+                  installed_at=NOW, repo="someone/else", quant="Q8_0"),
+    ]
+    assert CATALOG.installed_ids(pool) == {qwen.id, mistral.id}
+    assert CATALOG.installed_ids([]) == set()

@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swapdeck.pool.estimate import GIB, ModelShape
 from swapdeck.pool.quant import normalize_quant
 from swapdeck.pool.rank import Candidate, RankedModel
+
+if TYPE_CHECKING:
+    from swapdeck.pool.state import PoolEntry
 
 SCHEMA = 1
 UNKNOWN_SHA256 = "unknown"
@@ -96,6 +99,22 @@ class Catalog:
 
     def candidates(self) -> list[Candidate]:
         return [entry.candidate() for entry in self.entries]
+
+    def installed_ids(self, pool: Iterable[PoolEntry]) -> set[str]:
+        """Catalog ids the pool holds. A llama-swap install keeps the catalog id; an Ollama
+        pull is known by its tag (`hf.co/<repo>:<quant>`), so it is matched by repo and
+        quant instead."""
+        ids: set[str] = set()
+        pulled: set[tuple[str, str]] = set()
+        for held in pool:
+            if held.installer == "ollama":
+                pulled.add((held.repo.lower(), held.quant.upper()))
+            else:
+                ids.add(held.id)
+        if pulled:
+            ids.update(entry.id for entry in self.entries
+                       if (entry.repo.lower(), entry.quant.upper()) in pulled)
+        return ids
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,7 +90,10 @@ class RowMarks:
     def of(cls, session: PoolSession) -> RowMarks:
         job = session.job
         running = job is not None and job.state is JobState.RUNNING
-        return cls(installed={e.id for e in session.state.entries},
+        entries = session.state.entries
+        installed = (session.source.catalog.installed_ids(entries) if session.source is not None
+                     else {e.id for e in entries})
+        return cls(installed=installed,
                    downloading=job.model_id if job is not None and running else None,
                    kept_partials={o.request.model_id for o in session.resumable})
 
