@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from swapdeck.config import HostConfig
 from swapdeck.events import (
@@ -157,3 +158,27 @@ async def test_gathering_reads_a_busy_stream_in_few_batches(start_host: StartHos
     assert [data for batch in batches for data in batch] == [
         frame("activity", {"id": i}) for i in range(10)]
     assert len(batches) <= 3
+
+
+async def test_a_page_instead_of_an_event_stream_is_a_clear_error() -> None:
+    """A proxy's login page answered with 200 is not read as an empty stream (§2)."""
+    async def version(_: web.Request) -> web.Response:
+        return web.json_response({"version": "v250"})
+
+    async def login_page(_: web.Request) -> web.Response:
+        return web.Response(text="<html>please log in</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/api/version", version)
+    app.router.add_get("/api/events", login_page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    rec = Recorder()
+    try:
+        async with following(follow(f"http://127.0.0.1:{runner.addresses[0][1]}"), rec):
+            failed = await rec.wait_for(LivenessChanged, lambda e: bool(e.last_error))
+    finally:
+        await runner.cleanup()
+    assert failed.last_error == "/api/events: expected an event stream, got text/html"

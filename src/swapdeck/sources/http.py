@@ -1,4 +1,6 @@
-"""The HTTP client for one llama-swap host: base URL, key, TLS, timeouts."""
+"""The httpx client for one llama-swap host's actions (warm, unload, captures, log tails),
+and what every client of a host shares: headers with its key, TLS verification, timeouts.
+Following the host (the event stream and the reads that recur) uses aiohttp: session.py."""
 
 from __future__ import annotations
 

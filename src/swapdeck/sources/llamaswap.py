@@ -84,7 +84,7 @@ class LlamaSwapConnector:
         self.stats = ConnectorStats()
         self._client = client
         self._owns_client = client is None
-        self._session_: aiohttp.ClientSession | None = None
+        self._follow_session: aiohttp.ClientSession | None = None
         """Following: the stream and the recurring reads (session.py). The httpx client
         above is for actions a person asks for."""
         self._rng = rng if rng is not None else random.Random()
@@ -121,8 +121,8 @@ class LlamaSwapConnector:
 
     async def aclose(self) -> None:
         """Close the HTTP clients this connector made (an injected one is the caller's)."""
-        if self._session_ is not None:
-            session, self._session_ = self._session_, None
+        if self._follow_session is not None:
+            session, self._follow_session = self._follow_session, None
             await session.close()
         if self._owns_client and self._client is not None:
             client, self._client = self._client, None
@@ -172,7 +172,7 @@ class LlamaSwapConnector:
             return _Outcome(end, error, connected, frames)
 
         try:
-            session = self._get_session()
+            session = self._following_session()
             await self._identify(session, emit)
             async with open_event_stream(session) as source:
                 await self._check_stream(source)
@@ -218,6 +218,9 @@ class LlamaSwapConnector:
             raise AuthFailed()
         if source.status != 200:
             raise HostFailure(http_failure("/api/events", source.status, await source.body()))
+        if source.content_type != "text/event-stream":  # a proxy's page, a login form
+            raise HostFailure(f"/api/events: expected an event stream, got "
+                              f"{source.content_type or 'no content type'}")
 
     def _connected(self, emit: Emit) -> None:
         self._touch()
@@ -365,10 +368,10 @@ class LlamaSwapConnector:
             self._client = make_client(self.config)
         return self._client
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session_ is None:
-            self._session_ = make_session(self.config)
-        return self._session_
+    def _following_session(self) -> aiohttp.ClientSession:
+        if self._follow_session is None:
+            self._follow_session = make_session(self.config)
+        return self._follow_session
 
     def _action_client(self, what: str) -> httpx.AsyncClient:
         try:

@@ -4,7 +4,8 @@ Why not httpx here, as everywhere else: the event stream is the hot path of a bu
 (a request makes four or five messages), and httpx's streaming path costs ~110 µs of CPU per
 message, most of it httpcore and anyio pausing and resuming the socket on every read.
 aiohttp's C HTTP parser and the chunk-level parser below cost ~40 µs
-(`benchmarks/sse_transport.py` prints both). REST calls are rare and stay on httpx.
+(`benchmarks/sse_transport.py` prints both). The same session (session.py) serves the
+REST reads that recur; actions a person asks for stay on httpx.
 
 The parser follows the WHATWG "event stream interpretation": lines end in CRLF, LF or CR
 (also split across chunks), a leading BOM is dropped, `:` starts a comment, one space after
@@ -94,6 +95,11 @@ class EventStream:
     @property
     def status(self) -> int:
         return self._response.status
+
+    @property
+    def content_type(self) -> str:
+        """The media type alone, lower case (`text/event-stream`; no parameters)."""
+        return self._response.content_type.lower()
 
     async def body(self) -> bytes:
         """The whole body of a refused stream (an error page, a JSON error)."""
