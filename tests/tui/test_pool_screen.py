@@ -5,20 +5,25 @@ proposals, the why-view and filters — real downloads from a loopback server.""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from swapdeck.events import ModelState
+from swapdeck.pool.catalog import load_catalog
+from swapdeck.pool.catalog_hub import hub_fetcher
 from swapdeck.pool.installers.llamaswap_config import model_ids
 from swapdeck.pool.installers.partial_files import PARTIAL_DIR
 from swapdeck.pool.session import PoolSession
-from swapdeck.pool.session_values import JobState
+from swapdeck.pool.session_values import CatalogSource, JobState
 from swapdeck.pool.state import load_pool
 from swapdeck.sim.catalog_server import CatalogServer
 from swapdeck.tui.pool_modals import EvictConfirmModal, InstallConfirmModal, WhyModal
+from swapdeck.tui.widgets.pool_runtime import configure_pool
 from tests.pool.servers import FileKnobs, serve_files
+from tests.pool.test_catalog_hub import REAL_SHA, FakeHub, hub, smollm2
 from tests.pool.test_session_fixtures import (
     NOW,
     catalog_files,
@@ -38,6 +43,7 @@ from tests.tui.test_pool_support import (
 )
 
 FILES = catalog_files()
+__all__ = ["hub"]  # the Hub stand-in fixture
 
 
 @pytest.fixture
@@ -220,9 +226,9 @@ async def test_evict_and_an_eviction_plan_against_a_fleet_that_uses_the_models(
                     "the installed table")
         assert not set(victims) & set(table(screen, "pool-installed").keys)
         assert session.job is not None and tuple(session.job.evicted) == victims
-    for victim in victims:
-        assert not (tmp_path / "models" / f"{victim}.gguf").exists()
-        assert victim not in config_models(tmp_path)
+    for victim_id in victims:
+        assert not (tmp_path / "models" / f"{victim_id}.gguf").exists()
+        assert victim_id not in config_models(tmp_path)
 
 
 async def test_upgrade_proposals_why_view_and_filters(
@@ -269,3 +275,24 @@ async def test_upgrade_proposals_why_view_and_filters(
         await until(pilot, lambda: candidates.keys == ["llama-3.3-70b"], "the partial fit")
         await until(pilot, lambda: "family all · bracket 32+ GB · fit partial"
                     in shown(screen, "#pool-filters"), "the filter line")
+
+
+async def test_h_checks_the_catalog_against_the_hub(tmp_path: Path, hub: FakeHub) -> None:
+    """`H` asks the Hub (a loopback stand-in) for exact sizes and digests, says how many
+    entries became exact, and the table ranks again on them."""
+    pool_settings(tmp_path)
+    entry = smollm2(sha256="unknown", size_exact=False)
+    catalog = replace(load_catalog(), entries=(entry,))
+    source = CatalogSource(catalog, tuple(catalog.candidates()), {}, "shipped catalog test")
+    app = pool_app(tmp_path, source)
+    configure_pool(app, hub=hub_fetcher(hub.url), hub_cache_dir=tmp_path / "hub-cache")
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await open_pool(app, pilot)
+        assert hub.requests == []
+        await pilot.press("H")
+        await until(pilot, lambda: any("now exact from the Hub" in n
+                                       for n in notifications(app)), "the Hub's answer")
+        session = session_of(screen)
+        assert session.source is not None
+        assert session.source.catalog.entries[0].sha256 == REAL_SHA
+    assert any("1 catalog entry now exact from the Hub" in n for n in notifications(app))

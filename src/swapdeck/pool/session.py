@@ -23,6 +23,7 @@ from typing import Any
 
 from swapdeck.bench.target import BenchTarget
 from swapdeck.pool.catalog import CatalogError
+from swapdeck.pool.catalog_hub import FetchRepo, RefreshResult
 from swapdeck.pool.download import OrphanPartial
 from swapdeck.pool.errors import Cancelled, DownloadFailed, PoolError
 from swapdeck.pool.evidence import Observation
@@ -34,6 +35,7 @@ from swapdeck.pool.installers.ollama import OllamaInstaller
 from swapdeck.pool.manager import InstallPlan, PoolManager, RemovalPlan
 from swapdeck.pool.rank import RankedModel, rank
 from swapdeck.pool.session_bench import load_bench_evidence, run_bench_job
+from swapdeck.pool.session_hub import hub_checked
 from swapdeck.pool.session_journal import (
     JOURNAL_FILE,
     InstallJournal,
@@ -49,6 +51,7 @@ from swapdeck.pool.session_values import (
     JobState,
     UsesSource,
     default_installers,
+    hardware_cache_dir,
 )
 from swapdeck.pool.settings import PoolSettings
 from swapdeck.pool.state import PoolPolicy, PoolState
@@ -60,7 +63,10 @@ class PoolSession:
                  clock: Callable[[], float] = time.time, bench_database: Path | None = None,
                  local_hosts: Collection[str] = (), uses: UsesSource | None = None,
                  feed_interval_s: float = USE_FEED_INTERVAL_S,
-                 installers: Mapping[str, Installer] | None = None) -> None:
+                 installers: Mapping[str, Installer] | None = None,
+                 hub: FetchRepo | None = None, hub_cache_dir: Path | None = None) -> None:
+        """`hub`: how `check_hub` asks (None: huggingface_hub's own endpoint);
+        `hub_cache_dir`: where its answers are kept (None: swapdeck's cache folder)."""
         self.settings = settings
         self.clock = clock
         self.manager = PoolManager(data_dir / "pool.json", settings,
@@ -73,6 +79,8 @@ class PoolSession:
         self._hardware_loader = hardware
         self._uses = uses
         self._feed_interval_s = feed_interval_s
+        self._hub = hub
+        self._hub_cache_dir = hub_cache_dir if hub_cache_dir is not None else hardware_cache_dir()
         # What the screen reads:
         self.ready = False
         self.source: CatalogSource | None = None
@@ -185,6 +193,19 @@ class PoolSession:
                                 now=self.clock(), context_tokens=self.settings.context_tokens,
                                 include_unrunnable=True)
         self._touch()
+
+    async def check_hub(self) -> RefreshResult | None:
+        """Exact sizes and digests from the Hub (session_hub.py), then rank again; what
+        could not be checked becomes a problem, never an exception. None: no catalog."""
+        if self.source is None:
+            return None
+        self.source, result = await hub_checked(
+            self.source, cache_dir=self._hub_cache_dir, now=self.clock(),
+            offline=self.settings.hub_offline, fetch=self._hub)
+        for warning in result.warnings:
+            self._say(warning)
+        self.rerank()
+        return result
 
     def row(self, model_id: str) -> RankedModel | None:
         return next((row for row in self.ranking if row.id == model_id), None)

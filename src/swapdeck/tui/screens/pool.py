@@ -28,6 +28,7 @@ from swapdeck.config import ConfigError
 from swapdeck.pool.errors import PoolError, human_bytes
 from swapdeck.pool.session import PoolSession
 from swapdeck.pool.session_bench import QUICK_SUITE
+from swapdeck.pool.session_hub import summary as hub_summary
 from swapdeck.pool.session_values import InstallJob, JobState
 from swapdeck.pool.session_view import (
     CandidateFilter,
@@ -91,6 +92,7 @@ class PoolScreen(Screen[None]):
         Binding("t", "filter_fit", "Fit filter", id="pool.fit", show=False),
         Binding("h", "hardware", "Hardware", id="pool.hardware", show=False),
         Binding("r", "refresh", "Refresh", id="pool.refresh", show=False),
+        Binding("H", "check_hub", "Check Hub", id="pool.hub", show=False),
     ]
 
     def __init__(self, runtime: RuntimeLike, clock: Clock) -> None:
@@ -395,6 +397,17 @@ class PoolScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self._refresh()
+
+    @work(exclusive=True, group="pool-hub", exit_on_error=False)
+    async def action_check_hub(self) -> None:
+        """Exact sizes and sha256 for the catalog from the Hub (or its 24 h cache)."""
+        if self.session is None or self.session.source is None:
+            return
+        self.notify("Asking the Hub for exact sizes and sha256…", timeout=3)
+        result = await self.session.check_hub()
+        if result is not None:
+            self.notify(hub_summary(result), timeout=6,
+                        severity="warning" if result.warnings else "information")
 
     @work(exclusive=True, group="pool-refresh", exit_on_error=False)
     async def _refresh(self) -> None:

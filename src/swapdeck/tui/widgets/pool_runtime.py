@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -19,6 +20,7 @@ from textual.app import App
 from swapdeck.config import HostConfig
 from swapdeck.events import ModelState
 from swapdeck.fleet.state import FleetState, HostState
+from swapdeck.pool.catalog_hub import FetchRepo
 from swapdeck.pool.session import PoolSession
 from swapdeck.pool.session_values import (
     CatalogSource,
@@ -38,6 +40,9 @@ class PoolSetup:
     catalog: Callable[[], CatalogSource] = CatalogSource.shipped
     hardware: HardwareLoader | None = None
     """None: probe this box (cached 24 h) with the config's `[pool.hardware]` on top."""
+    hub: FetchRepo | None = None
+    """How the `H` key asks the Hub; None: huggingface_hub's own endpoint."""
+    hub_cache_dir: Path | None = None
 
 
 _SETUPS: WeakKeyDictionary[App[Any], PoolSetup] = WeakKeyDictionary()
@@ -45,10 +50,12 @@ _SESSIONS: WeakKeyDictionary[App[Any], PoolSession] = WeakKeyDictionary()
 
 
 def configure_pool(app: App[Any], *, catalog: Callable[[], CatalogSource] | None = None,
-                   hardware: HardwareLoader | None = None) -> None:
-    """Choose the Pool screen's catalog and hardware for `app` (before it first opens)."""
+                   hardware: HardwareLoader | None = None, hub: FetchRepo | None = None,
+                   hub_cache_dir: Path | None = None) -> None:
+    """Choose the Pool screen's catalog, hardware and Hub for `app` (before it first opens)."""
     base = _SETUPS.get(app, PoolSetup())
-    _SETUPS[app] = PoolSetup(catalog or base.catalog, hardware or base.hardware)
+    _SETUPS[app] = PoolSetup(catalog or base.catalog, hardware or base.hardware,
+                             hub or base.hub, hub_cache_dir or base.hub_cache_dir)
 
 
 def pool_session(app: App[Any], runtime: RuntimeLike, clock: Clock) -> PoolSession:
@@ -63,7 +70,8 @@ def pool_session(app: App[Any], runtime: RuntimeLike, clock: Clock) -> PoolSessi
             hardware=setup.hardware or default_hardware(settings, hardware_cache_dir()),
             catalog=setup.catalog, clock=clock, bench_database=config.database_path,
             local_hosts=[h.name for h in this_machine(config.hosts)],
-            uses=lambda: fleet_uses(state.hosts.values()))
+            uses=lambda: fleet_uses(state.hosts.values()),
+            hub=setup.hub, hub_cache_dir=setup.hub_cache_dir)
         _SESSIONS[app] = session
     session.ensure_started()
     return session
