@@ -29,6 +29,7 @@ from swapdeck.sources.inflight import InflightReader
 from swapdeck.sources.inflightfold import drop_superseded_inflight
 from swapdeck.sources.jsonfields import FieldError, as_object, get_int, get_str
 from swapdeck.sources.loglines import LineAssembler
+from swapdeck.sources.logsieve import log_frame_without_build
 from swapdeck.sources.modelstatus import diff_model_states, parse_model_list, with_ttls
 from swapdeck.sources.records import parse_metrics_array
 
@@ -54,8 +55,8 @@ class Decoded:
 
 class StreamDecoder:
     def __init__(self, host: str, *, log_lines: bool = True) -> None:
-        """`log_lines=False`: emit no `LogLines` and skip the proxy log entirely; the
-        upstream log is still assembled, for the llama-server build it names."""
+        """`log_lines=False`: emit no `LogLines`; of the logs only the llama-server build
+        is read, and frames that cannot name one are not even decoded (logsieve.py)."""
         self.host = host
         self.log_lines = log_lines
         self.ttls: dict[str, int] = {}
@@ -80,6 +81,8 @@ class StreamDecoder:
         out = Decoded(frames=len(frames))
         envelopes: list[Envelope] = []
         for event_name, data in frames:
+            if not self.log_lines and log_frame_without_build(data):
+                continue  # logsieve.py: nothing in it for a consumer without log lines
             try:
                 envelopes.append(decode_envelope(event_name, data))
             except MalformedFrame as exc:
@@ -147,9 +150,13 @@ class StreamDecoder:
         source = _LOG_SOURCES.get(raw_source)
         if source is None:
             raise FieldError(f"source: expected proxy or upstream, got {raw_source[:40]!r}")
-        if not self.log_lines and source is LogSource.PROXY:
-            return
         text = get_str(obj, "data", "")
+        if not self.log_lines:
+            # Only the build matters, and it is named in one line written at start-up: no
+            # line assembly, no history dedupe (a build seen again changes nothing).
+            if source is LogSource.UPSTREAM:
+                self._note_build(text.split("\n"), now, out)
+            return
         assembler = self._assemblers[source]
         if source in self._awaiting_history:
             self._awaiting_history.discard(source)
@@ -161,11 +168,14 @@ class StreamDecoder:
             out.events.append(LogLines(host=self.host, at=now, source=source,
                                        lines=tuple(lines)))
         if source is LogSource.UPSTREAM:
-            build = find_build(lines)
-            if build is not None and build != self.engine_build:
-                self.engine_build = build
-                out.events.append(EngineVersion(host=self.host, at=now, component="llama-server",
-                                                version=build.version, commit=build.commit))
+            self._note_build(lines, now, out)
+
+    def _note_build(self, lines: list[str], now: float, out: Decoded) -> None:
+        build = find_build(lines)
+        if build is not None and build != self.engine_build:
+            self.engine_build = build
+            out.events.append(EngineVersion(host=self.host, at=now, component="llama-server",
+                                            version=build.version, commit=build.commit))
 
     def _reject(self, out: Decoded, now: float, reason: str, detail: str) -> None:
         out.malformed += 1
