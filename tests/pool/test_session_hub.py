@@ -52,6 +52,7 @@ async def test_offline_uses_the_cache_only(hub: FakeHub, tmp_path: Path) -> None
         result = await cold.check_hub()
         assert result is not None and result.updated == () and hub.requests == []
         assert cold.source is not None and cold.source.catalog.entries[0].sha256 == "unknown"
+        assert HUB_CHECKED not in cold.source.label  # nothing was checked: not claimed
     finally:
         await cold.aclose()
 

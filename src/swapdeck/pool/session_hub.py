@@ -24,7 +24,8 @@ async def hub_checked(source: CatalogSource, *, cache_dir: Path, now: float, off
     """`source` with the Hub's sizes and digests (a worker thread: the Hub is slow)."""
     result = await asyncio.to_thread(refresh_catalog, source.catalog, cache_dir=cache_dir,
                                      now=now, offline=offline, fetch=fetch)
-    label = source.label if HUB_CHECKED in source.label else f"{source.label}, {HUB_CHECKED}"
+    checked = result.updated and HUB_CHECKED not in source.label
+    label = f"{source.label}, {HUB_CHECKED}" if checked else source.label
     return replace(source, catalog=result.catalog,
                    candidates=tuple(result.catalog.candidates()), label=label), result
 
