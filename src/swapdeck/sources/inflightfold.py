@@ -10,11 +10,12 @@ the last word about each request, so within one read of the stream:
 * an upsert or a remove makes earlier upserts and removes of the same id moot.
 
 Applying the survivors gives the same map as applying everything, for a fraction of the
-parsing and of the events. (If a surviving update is itself malformed, it is rejected and
-counted, and the request keeps its state from before the batch rather than from the
-superseded update: a malformed frame costs that request one batch of freshness.) A superseded message is not parsed at all, so a defect in it
+parsing and of the events. A superseded message is not parsed at all, so a defect in it
 goes unreported; the message that superseded it is parsed in full. A message whose
-operation or id cannot be read is always kept, so the parser rejects and counts it.
+operation or id cannot be read is always kept, so the parser rejects and counts it. If a
+surviving update is itself malformed, it is rejected and counted, and its request keeps
+its state from before the batch: a malformed frame costs that request one batch of
+freshness.
 """
 
 from __future__ import annotations

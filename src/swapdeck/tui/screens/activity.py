@@ -226,8 +226,10 @@ class ActivityScreen(Screen[None]):
     def _update_inflight(self) -> None:
         self._inflight_at = time.monotonic()
         names = hosts_of(self.runtime.state, [h.name for h in self.runtime.config.hosts])
-        picture = inflight_picture(self.runtime.state, names, self.filter, self.clock())
-        self.query_one(InflightPanel).show(picture)
+        panel = self.query_one(InflightPanel)
+        picture = inflight_picture(self.runtime.state, names, self.filter, self.clock(),
+                                   limit=panel.max_rows)
+        panel.show(picture)
 
     def _update_stats(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -8,6 +8,7 @@ says so instead of rows that do not exist.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,12 +33,21 @@ class InflightLine:
 @dataclass(frozen=True, slots=True)
 class InflightPicture:
     lines: tuple[InflightLine, ...]
+    """The longest-running matching requests, at most the `limit` asked for."""
     count_only: tuple[tuple[str, int], ...]
     """(host, count) for hosts that only say how many requests run (§2.4)."""
+    listed: int = -1
+    """How many matching requests the hosts listed; -1: as many as `lines`."""
+    listing_hosts: tuple[str, ...] = ()
+    """Hosts with at least one matching request listed (`lines` may show fewer)."""
+
+    @property
+    def matching(self) -> int:
+        return len(self.lines) if self.listed < 0 else self.listed
 
     @property
     def total(self) -> int:
-        return len(self.lines) + sum(count for _, count in self.count_only)
+        return self.matching + sum(count for _, count in self.count_only)
 
 
 def _elapsed(request: InflightRequest, now: float) -> float | None:
@@ -48,11 +58,20 @@ def _elapsed(request: InflightRequest, now: float) -> float | None:
     return None
 
 
+def _age(request: InflightRequest, now: float) -> float:
+    elapsed = _elapsed(request, now)
+    return elapsed if elapsed is not None else -1.0
+
+
 def inflight_picture(state: FleetState, hosts: Iterable[str], flt: ActivityFilter,
-                     now: float) -> InflightPicture:
-    """In-flight requests matching the host/model filter, the longest-running first."""
-    lines: list[InflightLine] = []
+                     now: float, limit: int = 1_000) -> InflightPicture:
+    """In-flight requests matching the host/model filter: how many, and the `limit`
+    longest-running of them, longest first. A busy fleet has thousands in flight and the
+    panel shows five, so only the few it can show become lines (a heap, not a sort)."""
+    picked: list[tuple[str, InflightRequest]] = []
     count_only: list[tuple[str, int]] = []
+    listing: list[str] = []
+    listed = 0
     for name in hosts:
         host = state.hosts.get(name)
         if host is None or (flt.host is not None and name != flt.host):
@@ -61,29 +80,36 @@ def inflight_picture(state: FleetState, hosts: Iterable[str], flt: ActivityFilte
             if host.inflight_total > 0 and flt.model is None:
                 count_only.append((name, host.inflight_total))
             continue
-        for request in host.inflight.values():
-            if flt.model is not None and request.model != flt.model:
-                continue
-            path = f"{request.method} {request.req_path}".strip() or DASH
-            lines.append(InflightLine(name, _elapsed(request, now), request.model, path,
-                                      request.responding))
+        requests: Iterable[InflightRequest] = host.inflight.values()
+        if flt.model is not None:
+            requests = [r for r in requests if r.model == flt.model]
+        matching = len(requests) if isinstance(requests, list) else len(host.inflight)
+        if matching:
+            listed += matching
+            listing.append(name)
+        picked.extend((name, request) for request in heapq.nlargest(
+            limit, requests, key=lambda request: _age(request, now)))
+    lines = [InflightLine(name, _elapsed(request, now), request.model,
+                          f"{request.method} {request.req_path}".strip() or DASH,
+                          request.responding) for name, request in picked]
     lines.sort(key=lambda line: (-(line.elapsed_s if line.elapsed_s is not None else -1.0),
                                  line.host, line.model))
-    return InflightPicture(tuple(lines), tuple(count_only))
+    return InflightPicture(tuple(lines[:limit]), tuple(count_only), listed, tuple(listing))
 
 
 def render_inflight(picture: InflightPicture, width: int, max_rows: int) -> Text:
     """The panel's text: a title line (with how many are not listed, and the count-only
     hosts), then up to `max_rows` request lines, the longest-running first."""
     text = Text(no_wrap=True, overflow="ellipsis")  # one line per request, whatever the width
-    hosts = len({line.host for line in picture.lines} | {h for h, _ in picture.count_only})
+    hosts = len({line.host for line in picture.lines} | set(picture.listing_hosts)
+                | {h for h, _ in picture.count_only})
     if picture.total == 0:
         text.append("In flight: nothing running", style="bold")
         return text
     text.append(f"In flight: {picture.total} on {hosts} host{'s' if hosts != 1 else ''}",
                 style="bold")
     shown = picture.lines[:max_rows]
-    hidden = len(picture.lines) - len(shown)
+    hidden = picture.matching - len(shown)
     if hidden > 0:
         text.append(f" · {hidden} more not listed", style="dim")
     if picture.count_only:
