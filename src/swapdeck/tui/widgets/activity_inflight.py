@@ -9,7 +9,7 @@ says so instead of rows that do not exist.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -58,9 +58,14 @@ def _elapsed(request: InflightRequest, now: float) -> float | None:
     return None
 
 
-def _age(request: InflightRequest, now: float) -> float:
-    elapsed = _elapsed(request, now)
-    return elapsed if elapsed is not None else -1.0
+def _age_at(now: float) -> Callable[[InflightRequest], float]:
+    """`_elapsed` as a sort key (-1 when unknown), in one call per request: it runs over
+    every request in flight several times a second."""
+    def age(request: InflightRequest) -> float:
+        if request.started_at is not None:
+            return max(0.0, now - request.started_at)
+        return request.elapsed_ms / 1000 if request.elapsed_ms is not None else -1.0
+    return age
 
 
 def inflight_picture(state: FleetState, hosts: Iterable[str], flt: ActivityFilter,
@@ -71,6 +76,7 @@ def inflight_picture(state: FleetState, hosts: Iterable[str], flt: ActivityFilte
     picked: list[tuple[str, InflightRequest]] = []
     count_only: list[tuple[str, int]] = []
     listing: list[str] = []
+    age = _age_at(now)
     listed = 0
     for name in hosts:
         host = state.hosts.get(name)
@@ -87,8 +93,7 @@ def inflight_picture(state: FleetState, hosts: Iterable[str], flt: ActivityFilte
         if matching:
             listed += matching
             listing.append(name)
-        picked.extend((name, request) for request in heapq.nlargest(
-            limit, requests, key=lambda request: _age(request, now)))
+        picked.extend((name, request) for request in heapq.nlargest(limit, requests, key=age))
     lines = [InflightLine(name, _elapsed(request, now), request.model,
                           f"{request.method} {request.req_path}".strip() or DASH,
                           request.responding) for name, request in picked]
