@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,19 +26,11 @@ from tests.pool.test_session_fixtures import (
     catalog_source,
     install_all,
     make_session,
+    server,
 )
 
 FILES = catalog_files()
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[CatalogServer]:
-    served = CatalogServer(FILES)
-    await served.start()
-    try:
-        yield served
-    finally:
-        await served.stop()
+__all__ = ["server"]  # the catalog server fixture
 
 
 async def until(predicate: Callable[[], bool], what: str, tries: int = 500) -> None:

@@ -10,9 +10,11 @@ under a temp dir; `install_all` fills a pool through a real session against a lo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from swapdeck.pool.catalog import parse_catalog
 from swapdeck.pool.demo_catalog import LLAMA_SWAP_CONFIG, demo_bytes
@@ -21,6 +23,7 @@ from swapdeck.pool.rank import Candidate
 from swapdeck.pool.session import PoolSession
 from swapdeck.pool.session_values import CatalogSource, JobState
 from swapdeck.pool.settings import PoolSettings
+from swapdeck.sim.catalog_server import CatalogServer
 
 NOW = 1_750_000_000.0
 GIB = 1 << 30
@@ -120,3 +123,14 @@ async def install_all(root: Path, source: CatalogSource, model_ids: Iterable[str
             assert job is not None and job.state is JobState.DONE, job and job.message
     finally:
         await session.aclose()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[CatalogServer]:
+    """The demo catalog's files served on loopback (`sim.catalog_server`), stopped after."""
+    served = CatalogServer(catalog_files())
+    await served.start()
+    try:
+        yield served
+    finally:
+        await served.stop()

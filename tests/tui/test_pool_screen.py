@@ -4,12 +4,9 @@ proposals, the why-view and filters — real downloads from a loopback server.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from swapdeck.events import ModelState
 from swapdeck.pool.catalog import load_catalog
@@ -30,6 +27,7 @@ from tests.pool.test_session_fixtures import (
     catalog_source,
     install_all,
     pool_settings,
+    server,
 )
 from tests.tui.conftest import host_events, notifications, until
 from tests.tui.test_pool_support import (
@@ -43,17 +41,7 @@ from tests.tui.test_pool_support import (
 )
 
 FILES = catalog_files()
-__all__ = ["hub"]  # the Hub stand-in fixture
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[CatalogServer]:
-    served = CatalogServer(FILES)
-    await served.start()
-    try:
-        yield served
-    finally:
-        await served.stop()
+__all__ = ["hub", "server"]  # fixtures: the Hub stand-in and the catalog server
 
 
 def config_models(root: Path) -> list[str]:

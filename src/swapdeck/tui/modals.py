@@ -28,7 +28,22 @@ def action_title(kind: ActionKind, host: str, model: str | None) -> str:
     return f"{VERB[kind]} {model} on {host}?"
 
 
-class ConfirmActionModal(ModalScreen[bool]):
+class YesNoModal(ModalScreen[bool]):
+    """How every confirmation answers: Cancel (`#no`) has the focus, `answer(...)` is
+    what the y / n bindings call, and the `#yes` / `#no` buttons say the same."""
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # the safe answer is the default
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+
+class ConfirmActionModal(YesNoModal):
     """y / Enter on the confirm button: yes; n / Esc: no."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -58,16 +73,6 @@ class ConfirmActionModal(ModalScreen[bool]):
                 yield Button(f"{VERB[self.kind]} (y)", id="yes",
                              variant="primary" if self.kind is ActionKind.WARM else "error")
                 yield Button("Cancel (n)", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()  # the safe answer is the default
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "yes")
 
 
 class ModelPickerModal(ModalScreen[str | None]):

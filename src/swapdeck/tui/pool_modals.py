@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from swapdeck.pool.manager import InstallPlan, RemovalPlan
+from swapdeck.tui.modals import YesNoModal
 from swapdeck.tui.widgets.pool_plan_text import install_plan_lines, removal_plan_lines
 
 POOL_DIALOG_CSS = """
@@ -37,7 +38,7 @@ POOL_DIALOG_CSS = """
 """
 
 
-class _PlanModal(ModalScreen[bool]):
+class _PlanModal(YesNoModal):
     DEFAULT_CSS = POOL_DIALOG_CSS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="pool.confirm.yes"),
@@ -64,16 +65,6 @@ class _PlanModal(ModalScreen[bool]):
                 yield Button(f"{self.VERB} (y)", id="yes",
                              variant="error" if self.danger else "primary")
                 yield Button("Cancel (n)", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()  # the safe answer is the default
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "yes")
 
 
 class InstallConfirmModal(_PlanModal):
