@@ -8,6 +8,7 @@ llama-swap. Tests feed events through `runtime.hub.emit` and watch the screen.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -201,15 +202,28 @@ def screen_text(app: SwapdeckApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-async def until(pilot: Any, predicate: Callable[[], bool], what: str, tries: int = 150) -> None:
-    """Let the app run until `predicate()` holds (events, timers and workers are async)."""
-    for _ in range(tries):
+async def until(pilot: Any, predicate: Callable[[], bool], what: str,
+                timeout_s: float = 15.0) -> None:
+    """Let the app run until `predicate()` holds (events, timers and workers are async).
+
+    The deadline is wall-clock and generous: a loaded CI machine can be ten times slower
+    than a laptop, and a condition that holds returns at once anyway."""
+    deadline = time.monotonic() + timeout_s
+    while True:
         if predicate():
             return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def notifications(app: SwapdeckApp) -> list[str]:
     """Every toast the app raised so far, as 'title: message'."""
     return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def told(pilot: Any, app: SwapdeckApp, fragment: str) -> None:
+    """Wait for a toast that contains `fragment`. `notify` posts a message the app handles
+    later, so a toast is never in the list the instant the key that raised it returns."""
+    await until(pilot, lambda: any(fragment in n for n in notifications(app)),
+                f"a toast saying {fragment!r}")

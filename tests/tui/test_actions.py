@@ -18,6 +18,7 @@ from .conftest import (
     make_app,
     make_config,
     notifications,
+    told,
     until,
     wait_for_mode,
 )
@@ -102,12 +103,11 @@ async def test_read_only_refuses_without_asking_and_nothing_to_do_is_said() -> N
         assert isinstance(screen, FleetScreen)
         await _select(pilot, screen, "qwen2.5-7b")
         await pilot.press("w")  # already ready on gpu-a
-        assert any("Nothing to warm: qwen2.5-7b on gpu-a is ready" in n
-                   for n in notifications(app))
+        await told(pilot, app, "Nothing to warm: qwen2.5-7b on gpu-a is ready")
         await _select(pilot, screen, "llama-3.1-8b", host="gpu-b")
         await pilot.press("w")
         assert app.screen is screen  # no modal for something that cannot happen
-        assert any("gpu-b is read-only: set control = true" in n for n in notifications(app))
+        await told(pilot, app, "gpu-b is read-only: set control = true")
         assert list(runtime.actions.history) == []
         assert all(c.calls == [] for c in runtime.connectors.values())
         await pilot.press("q")
@@ -132,8 +132,8 @@ async def test_full_queue_refusal_lists_what_waits() -> None:
         assert isinstance(modal, ConfirmActionModal)
         assert len(modal.queued) == 5  # the running one and the four waiting are shown
         await pilot.press("y")
-        assert any("gpu-a already has 4 actions waiting (warm phi-3-mini, warm llama-3.1-8b, "
-                   "warm phi-3-mini, warm llama-3.1-8b)" in n for n in notifications(app))
+        await told(pilot, app, "gpu-a already has 4 actions waiting (warm phi-3-mini, "
+                   "warm llama-3.1-8b, warm phi-3-mini, warm llama-3.1-8b)")
         connector.release()
         await until(pilot, lambda: not queue.queued("gpu-a"), "the queue to drain")
         await pilot.press("q")
@@ -167,8 +167,7 @@ async def test_host_going_down_while_an_action_waits_skips_it() -> None:
         # A host that is down refuses new actions outright (no modal), in the queue's words.
         await pilot.press("w")
         assert isinstance(app.screen, FleetScreen)
-        assert any("gpu-a is down: actions wait until it is connected" in n
-                   for n in notifications(app))
+        await told(pilot, app, "gpu-a is down: actions wait until it is connected")
         card_text = "\n".join(line.plain for line in screen._cards["gpu-a"]._lines_for(76))
         assert "last  warm phi-3-mini skipped" in card_text
         await pilot.press("q")

@@ -127,7 +127,7 @@ class ScreenHarness(App[None]):
         await self._stack.aclose()
 
 
-async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 3.0) -> None:
+async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
     """Pause until `condition()` holds (or `timeout` passes; the test's assert then says
     what was wrong). Faster and steadier than a fixed sleep on a busy machine."""
     loop = asyncio.get_running_loop()

@@ -38,14 +38,14 @@ async def test_demo_shows_models_and_a_warm_reaches_the_simulator(tmp_path: Path
             assert state is not None
             host = state.host("sim-a")
             await until(pilot, lambda: set(host.models) == {"tiny-chat", "tiny-code"},
-                        "the simulated host's models", tries=250)
+                        "the simulated host's models", timeout_s=20)
             while screen.sel_model != "tiny-code":
                 await pilot.press("j")
             await pilot.press("w")
             assert isinstance(app.screen, ConfirmActionModal)
             await pilot.press("y")
             await until(pilot, lambda: host.models["tiny-code"].info.state is ModelState.READY,
-                        "tiny-code to turn ready on the simulator", tries=250)
+                        "tiny-code to turn ready on the simulator", timeout_s=20)
             sim_process = fleet.hosts["sim-a"].core.procs.resolve("tiny-code")
             assert sim_process is not None and sim_process.state.value == "ready"
             assert fleet.hosts["sim-a"].core.procs.resolve("tiny-chat").state.value == "stopped"

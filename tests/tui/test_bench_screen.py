@@ -85,7 +85,7 @@ async def test_run_shows_results_then_a_rerun_is_judged_against_the_baseline(
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, BenchPlanModal), "the plan")
         await pilot.press("y")
-        await until(pilot, lambda: "run 2: done" in status(screen), "the rerun", tries=300)
+        await until(pilot, lambda: "run 2: done" in status(screen), "the rerun", timeout_s=30)
         assert "against baseline run 1" in status(screen)
         verdicts = {str(table.get_row_at(i)[-2]) for i in range(table.row_count)}
         assert verdicts <= {"PASS", "WARN", "UNSTABLE"} and verdicts  # never FAIL on a rerun

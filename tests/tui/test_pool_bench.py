@@ -52,7 +52,7 @@ async def test_b_measures_the_model_here_and_the_ranking_uses_it(
         await pilot.press("b")
         await until(pilot, lambda: session.bench is not None
                     and session.bench.state is not JobState.RUNNING, "the quick bench",
-                    tries=1000)
+                    timeout_s=60)
         assert session.bench is not None and session.bench.state is JobState.DONE, \
             session.bench.message
         row = session.row("qwen3-4b")

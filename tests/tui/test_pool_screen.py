@@ -29,7 +29,7 @@ from tests.pool.test_session_fixtures import (
     pool_settings,
     server,
 )
-from tests.tui.conftest import host_events, notifications, until
+from tests.tui.conftest import host_events, notifications, told, until
 from tests.tui.test_pool_support import (
     open_pool,
     pool_app,
@@ -149,8 +149,7 @@ async def test_a_hash_mismatch_says_so_in_one_line(tmp_path: Path) -> None:
             await pilot.press("y")
             await until(pilot, lambda: "sha256 mismatch" in shown(screen, "#pool-status"),
                         "the error line")
-            assert any("Install failed: qwen3-4b.gguf: sha256 mismatch" in n
-                       for n in notifications(app))
+            await told(pilot, app, "Install failed: qwen3-4b.gguf: sha256 mismatch")
     assert not (tmp_path / "models" / "qwen3-4b.gguf").exists()
     assert "qwen3-4b" not in config_models(tmp_path)
 

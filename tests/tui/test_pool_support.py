@@ -47,7 +47,7 @@ async def open_pool(app: SwapdeckApp, pilot: Any) -> PoolScreen:
     screen = app.screen
     assert isinstance(screen, PoolScreen)
     await until(pilot, lambda: screen.session is not None and screen.session.ready,
-                "the pool session to start", tries=400)
+                "the pool session to start", timeout_s=30)
     await until(pilot, lambda: bool(table(screen, "pool-candidates").keys), "the ranking")
     return screen
 

@@ -15,7 +15,7 @@ from swapdeck.tui.theme import (
     load_themes,
 )
 
-from .conftest import FedRuntime, host_events, make_app, make_config, notifications, wait_for_mode
+from .conftest import FedRuntime, host_events, make_app, make_config, told, wait_for_mode
 
 GOOD = '''name = "mine"
 dark = false
@@ -89,8 +89,7 @@ async def test_user_themes_switching_and_bad_files_in_the_app(tmp_path: Path) ->
         assert app.theme_variables["state-ready"] == "#00AA00"
         # a variable the user file leaves out falls back to swapdeck's default
         assert app.theme_variables["gauge-hot"] == APP_VARIABLE_DEFAULTS["gauge-hot"]
-        assert f"Theme file skipped: {bad}: surface: expected a colour string" in "\n".join(
-            notifications(app))
+        await told(pilot, app, f"Theme file skipped: {bad}: surface: expected a colour string")
         assert "broken" not in app.available_themes
         # the command palette's theme commands switch too
         command = next(c for c in app.get_system_commands(app.screen)
@@ -109,8 +108,7 @@ async def test_unknown_theme_name_is_reported_and_the_default_kept() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for_mode(app, pilot)
         assert app.theme == "swapdeck-dark"
-        assert any("No theme named 'solarized-nope'; available:" in n
-                   for n in notifications(app))
+        await told(pilot, app, "No theme named 'solarized-nope'; available:")
         await pilot.press("q")
 
 

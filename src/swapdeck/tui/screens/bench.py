@@ -221,7 +221,13 @@ class BenchScreen(Screen[None]):
             self.set_status("cancelling…")
 
     def action_baseline(self) -> None:
-        if self.last_run_id is not None and not self.running:
+        if self.running:
+            self.notify("A run is in progress; b marks a finished run", severity="warning",
+                        timeout=4)
+        elif self.last_run_id is None:
+            self.notify("No run yet for this host, model and suite", severity="warning",
+                        timeout=4)
+        else:
             self._set_baseline(self.last_run_id)
 
     # ------------------------------------------------------------------ workers
@@ -246,6 +252,9 @@ class BenchScreen(Screen[None]):
                                              foreign_inflight=foreign, marker=marker,
                                              on_progress=self._on_progress, clock=self.clock)
                 self.last_run_id = result.run_id
+                # The run is over once it is stored: b (baseline) must work the moment its
+                # result is on screen, not only after the store has closed.
+                self.running = False
                 await self._show(store, result.loaded, result.judgement)
             finally:
                 await store.close()
