@@ -19,6 +19,7 @@ from swapdeck.events import (
     PerfSampled,
 )
 from swapdeck.history import HistoryStore
+from swapdeck.history.picture import as_memory
 from swapdeck.sources.base import ResumePoint
 
 from .conftest import T0, activity, gpu_sample, perf, record, sys_sample
@@ -120,3 +121,17 @@ async def test_liveness_change_tracking_continues_after_restart(db_path: Path) -
 async def test_empty_history_rebuilds_nothing(store: HistoryStore) -> None:
     assert await store.rebuild_events() == []
     assert await store.resume_points() == {}
+
+
+def test_a_remembered_connection_is_only_connecting_until_the_host_answers() -> None:
+    """A past run's "connected" must not let a host that now hangs read as connected (and
+    accept actions) until its first read times out; last-seen and the rest stay."""
+    remembered = [
+        LivenessChanged("gpu1", T0 + 3, Liveness.CONNECTED, last_seen=T0 + 3),
+        LivenessChanged("gpu2", T0 + 5, Liveness.DOWN, attempt=4, last_error="refused",
+                        last_seen=T0 + 1),
+    ]
+    assert as_memory(remembered) == [
+        LivenessChanged("gpu1", T0 + 3, Liveness.RECONNECTING, attempt=0, last_seen=T0 + 3),
+        remembered[1],
+    ]

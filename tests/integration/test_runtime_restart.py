@@ -81,6 +81,10 @@ async def test_history_survives_restart_and_perf_resumes_from_its_watermark(
                 assert [r.remote_id for r in rebuilt.activity] == expected_ids[name]
                 assert rebuilt.sys_history, "perf history must come back too"
                 assert rebuilt.swap_version in ("v250", "v230")
+                # Connected when swapdeck quit is a memory, not a fact: no host reads as
+                # connected (or takes actions) before it answers again.
+                assert rebuilt.liveness is not Liveness.CONNECTED
+                assert rebuilt.last_seen is not None
             assert runtime.store is not None
             resume = await runtime.store.resume_points()
             for name in hosts:

@@ -112,7 +112,8 @@ def render_status(snapshot: dict[str, Any]) -> str:
     for host in snapshot["hosts"]:
         chip = host["liveness"]
         if host["liveness"] == "reconnecting":
-            chip += f" (attempt {host['attempt']})"
+            chip = (f"reconnecting (attempt {host['attempt']})" if host["attempt"]
+                    else "no answer yet")
         seen = host["last_seen"]
         seen_text = f", seen {_age(now - seen)} ago" if seen else ""
         version = host["llama_swap_version"] or "version ?"

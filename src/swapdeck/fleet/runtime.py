@@ -20,6 +20,7 @@ from swapdeck.config import Config, ConfigError, HostConfig, HostKind
 from swapdeck.fleet.actions import ActionQueue
 from swapdeck.fleet.hub import Hub, Listener
 from swapdeck.fleet.state import FleetState
+from swapdeck.history.picture import as_memory
 from swapdeck.history.store import HistoryStore
 from swapdeck.sources.base import LIVE, Connector, FollowProfile, ResumePoint
 
@@ -88,8 +89,9 @@ class FleetRuntime:
         for listener in self._listeners:
             self.hub.add_listener(listener)
         if self.store is not None:
-            # The last known picture comes back before any host answers.
-            self.hub.replay(await self.store.rebuild_events())
+            # The last known picture comes back before any host answers; its liveness
+            # is a memory until each host answers again.
+            self.hub.replay(as_memory(await self.store.rebuild_events()))
             if sink is not None:
                 self.store.start_writer(self._writer_interval_s)
             if self._retention:

@@ -8,7 +8,8 @@ last-seen time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from swapdeck.events import EngineVersion, HostEvent, Liveness, LivenessChanged, ModelsListed
@@ -64,3 +65,14 @@ def _liveness(raw: object) -> Liveness | None:
         return Liveness(str(raw))
     except ValueError:
         return None
+
+
+def as_memory(events: Iterable[HostEvent]) -> list[HostEvent]:
+    """The picture of a past run as a memory, not a fact: a host stored as connected is
+    "connecting" (attempt 0, last-seen kept) until it answers again. Without this a host
+    that now hangs would read as connected until the first read timed out, and the action
+    queue would accept work for it. A follower of a live collector's database keeps the
+    stored liveness: there it is the collector's current view."""
+    return [replace(e, liveness=Liveness.RECONNECTING, attempt=0, last_error="")
+            if isinstance(e, LivenessChanged) and e.liveness is Liveness.CONNECTED else e
+            for e in events]

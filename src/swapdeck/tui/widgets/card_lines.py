@@ -127,7 +127,7 @@ def liveness_chip(host: HostState) -> Content:
         return Content.styled("● connected", "$success")
     if host.liveness is Liveness.DOWN:
         return Content.styled("✕ down", "bold $error")
-    if host.attempt == 0 and host.last_seen is None:
+    if host.attempt == 0:  # the first try of this run (a last-seen may come from history)
         return Content.styled("◌ connecting", "$warning")
     return Content.styled(f"◌ reconnecting (attempt {host.attempt})", "$warning")
 

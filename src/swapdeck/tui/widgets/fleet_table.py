@@ -86,7 +86,7 @@ def _status(host: HostState, now: float) -> Content:
     if host.liveness is Liveness.DOWN:
         seen = f" {format_duration(now - host.last_seen)}" if host.last_seen else ""
         return Content.styled(f"✕ down{seen}", "bold $error")
-    if host.attempt == 0 and host.last_seen is None:
+    if host.attempt == 0:  # the first try of this run (a last-seen may come from history)
         return Content.styled("◌ connecting", "$warning")
     return Content.styled(f"◌ retry #{host.attempt}", "$warning")
 
