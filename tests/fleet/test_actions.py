@@ -142,3 +142,11 @@ def test_effect_text_names_host_model_and_inflight() -> None:
     text = describe_effect(ActionKind.UNLOAD, "gpu1", "qwen", inflight=2)
     assert "qwen" in text and "gpu1" in text and "2 request(s) in flight" in text
     assert "nothing is in flight" in describe_effect(ActionKind.UNLOAD_ALL, "gpu1", None, 0)
+
+
+def test_effect_text_on_a_count_only_host_never_claims_the_model_is_idle() -> None:
+    """§2.2: a v192..v234 host gives a total only; which model serves it is unknown."""
+    text = describe_effect(ActionKind.UNLOAD, "gpu1", "qwen", inflight=None, host_inflight=3)
+    assert "only a total: 3 request(s) in flight" in text and "nothing" not in text
+    idle = describe_effect(ActionKind.UNLOAD, "gpu1", "qwen", inflight=None, host_inflight=0)
+    assert "nothing is in flight on gpu1" in idle

@@ -108,6 +108,21 @@ def test_inflight_three_shapes() -> None:
     assert host.inflight_for("qwen") == 2
 
 
+def test_a_count_only_host_knows_no_model_s_share_and_freezes_every_ttl() -> None:
+    """§2.2: v192..v234 send only `{"total":N}`. No model may read "nothing in flight", and
+    llama-swap's TTL cannot fire for a model that may be serving one of those requests."""
+    fleet = FleetState(["a"])
+    fleet.apply(listed(0.0, qwen=ModelState.STOPPED))
+    fleet.apply(listed(10.0, qwen=ModelState.READY))
+    host = fleet.hosts["a"]
+    fleet.apply(InflightCount("a", 11.0, 2))
+    assert host.inflight_for("qwen") is None
+    assert ttl_remaining(host, "qwen", now=20.0) is None
+    fleet.apply(InflightCount("a", 21.0, 0))
+    assert host.inflight_for("qwen") is None
+    assert ttl_remaining(host, "qwen", now=30.0) == 40.0
+
+
 def test_losing_the_stream_clears_inflight_and_counts_a_reconnect() -> None:
     fleet = FleetState(["a"])
     host = fleet.hosts["a"]

@@ -62,13 +62,20 @@ class QueuedAction:
         return f"{self.kind.value} {self.model}" if self.model else self.kind.value
 
 
-def describe_effect(kind: ActionKind, host: str, model: str | None, inflight: int) -> str:
-    """What will happen, in words, for the confirmation modal."""
+def describe_effect(kind: ActionKind, host: str, model: str | None, inflight: int | None,
+                    host_inflight: int = 0) -> str:
+    """What will happen, in words, for the confirmation modal. `inflight` is None where the
+    host reports only a total (`host_inflight`): then no model's share is known."""
     if kind is ActionKind.WARM:
         return (f"Load {model} on {host} by sending it a 1-token chat completion. "
                 "If it shares a swap group with a running model, llama-swap stops that one first.")
-    waiting = (f"{inflight} request(s) in flight on {host} will be cut off"
-               if inflight else f"nothing is in flight on {host} right now")
+    if inflight is None and host_inflight:
+        waiting = (f"{host} reports only a total: {host_inflight} request(s) in flight there, "
+                   "any of them may be cut off")
+    elif inflight:
+        waiting = f"{inflight} request(s) in flight on {host} will be cut off"
+    else:
+        waiting = f"nothing is in flight on {host} right now"
     if kind is ActionKind.UNLOAD:
         return f"Stop {model} on {host}; {waiting}. It reloads on its next request."
     return f"Stop every running model on {host}; {waiting}."

@@ -98,7 +98,11 @@ class HostState:
     def inflight_count(self) -> int:
         return self.inflight_total if self.inflight_total is not None else len(self.inflight)
 
-    def inflight_for(self, model: str) -> int:
+    def inflight_for(self, model: str) -> int | None:
+        """Requests in flight on `model`, or None where only a host total is known
+        (v192..v234 hosts send `{"total":N}`, §2.2; an attached TUI reads only the count)."""
+        if self.inflight_total is not None:
+            return None
         return sum(1 for request in self.inflight.values() if request.model == model)
 
     def oldest_inflight_start(self) -> float | None:
@@ -301,7 +305,8 @@ def ttl_remaining(host: HostState, model: str, now: float) -> float | None:
     llama-swap stops a ready model once it has nothing in flight and
     `now - lastUse > ttl`, `lastUse` being the completion time of its last request. Before
     any request we count from when the model became ready. The countdown is frozen (None)
-    while requests are in flight, because the TTL cannot fire then.
+    while requests are in flight, because the TTL cannot fire then; where a host reports
+    only a total, any request in flight freezes it.
     """
     view = host.models.get(model)
     if view is None or view.info.state is not ModelState.READY:
@@ -309,7 +314,10 @@ def ttl_remaining(host: HostState, model: str, now: float) -> float | None:
     ttl = view.info.ttl_s
     if not ttl or ttl <= 0:
         return None
-    if host.inflight_for(model):
+    busy = host.inflight_for(model)
+    if busy is None:  # only a host total: any request may be this model's
+        busy = host.inflight_count
+    if busy:
         return None
     anchors = [t for t in (view.last_request_done, view.state_since) if t is not None]
     if not anchors:

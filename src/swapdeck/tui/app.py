@@ -286,7 +286,7 @@ class SwapdeckApp(App[int]):
             self._submit(host, kind, model)
             return
         inflight = state.inflight_for(model) if model else state.inflight_count
-        effect = describe_effect(kind, host, model, inflight)
+        effect = describe_effect(kind, host, model, inflight, state.inflight_count)
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
