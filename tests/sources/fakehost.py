@@ -41,6 +41,8 @@ class FakeHost:
     activity: list[dict[str, Any]] = field(default_factory=list)
     performance: str | None = PERFORMANCE
     running: str = RUNNING
+    running_failures: int = 0
+    """How many `/running` reads answer 503 before the body is served."""
     on_connect: Callable[[], list[bytes]] = list
     """SSE frames each new `/api/events` connection starts with."""
     models: tuple[str, ...] = ("qwen3-30b", "org/model")
@@ -180,6 +182,9 @@ class FakeHost:
         return web.json_response(samples)
 
     async def _running(self, request: web.Request) -> web.Response:
+        if self.running_failures > 0:
+            self.running_failures -= 1
+            return web.Response(status=503, text="busy")
         return web.Response(text=self.running, content_type="application/json")
 
     async def _capture(self, request: web.Request) -> web.Response:

@@ -91,6 +91,18 @@ def v250_on_connect() -> list[bytes]:
     )]
 
 
+async def test_a_failed_running_read_is_retried_so_running_models_get_their_ttl(
+        start_host: StartHost) -> None:
+    """§1.3: `/running` is the only place the running models' TTLs come from; one failed
+    read must not leave their countdowns unknown for the rest of the connection."""
+    host = await start_host(on_connect=v250_on_connect, running_failures=2)
+    rec = Recorder()
+    async with following(connector(host), rec):
+        listed = await rec.wait_for(ModelsListed, lambda e: e.models[0].ttl_s == 300)
+    assert listed.models[0].id == "qwen3-30b"
+    assert sum(1 for _, path, _ in host.requests if path == "/running") == 3
+
+
 async def test_v250_host_full_connect(start_host: StartHost) -> None:
     """§6 recipe on a v250 host: version, events, REST activity, TTLs, perf (§1.3, §1.9)."""
     host = await start_host(on_connect=v250_on_connect, activity=[

@@ -78,6 +78,28 @@ def test_model_status_then_transition_emits_one_change() -> None:
     assert second.became_ready == ["qwen3-30b"]
 
 
+def test_ttls_are_forgotten_on_a_new_stream_so_a_reloaded_ttl_is_asked_again() -> None:
+    """§2.3: a config reload closes every stream and may change a model's `ttl`; the TTL
+    learned from `/running` (§1.3) before it must not outlive the connection."""
+
+    def status(state: str) -> str:
+        return frame("modelStatus", [{"id": "qwen3-30b", "name": "", "description": "",
+                                      "state": state, "unlisted": False, "peerID": ""}])
+
+    decoder = StreamDecoder("gpu1")
+    decoder.decode("message", status("stopped"), NOW)
+    assert decoder.decode("message", status("ready"), NOW + 1).became_ready == ["qwen3-30b"]
+    decoder.attach_ttls({"qwen3-30b": 300}, NOW + 2)
+    decoder.decode("message", status("stopped"), NOW + 3)
+    # Same connection: the TTL is known, becoming ready again asks nothing.
+    assert decoder.decode("message", status("ready"), NOW + 4).became_ready == []
+    decoder.decode("message", status("stopped"), NOW + 5)
+    decoder.connected()  # the reload's reconnect
+    listed = decoder.decode("message", status("stopped"), NOW + 6).events[0]
+    assert isinstance(listed, ModelsListed) and listed.models[0].ttl_s is None
+    assert decoder.decode("message", status("ready"), NOW + 7).became_ready == ["qwen3-30b"]
+
+
 def test_unknown_type_and_wrong_payload_are_rejected_not_fatal() -> None:
     """§2.2: unknown types are skipped; a bad payload names its type."""
     decoder = StreamDecoder("h")

@@ -329,7 +329,9 @@ class LlamaSwapConnector:
 
     async def _fetch_ttls(self, get: JsonGet, emit: Emit,
                           wake: asyncio.Event) -> None:
-        """`/running` (§1.3) on connect and when a model of unknown TTL becomes ready."""
+        """`/running` (§1.3) on connect and when a model of unknown TTL becomes ready; a
+        failed read is retried with backoff (the running models' TTLs are asked only here)."""
+        retry_s = self._policy.base_s
         while True:
             await wake.wait()
             wake.clear()
@@ -338,7 +340,11 @@ class LlamaSwapConnector:
                 ttls = parse_running_ttls(body)
             except (HostFailure, FieldError) as exc:
                 self.stats.last_error = f"/running: {exc}"
+                await asyncio.sleep(retry_s)
+                retry_s = min(retry_s * 2, self._policy.cap_s)
+                wake.set()
                 continue
+            retry_s = self._policy.base_s
             self._touch()
             if ttls is None:
                 return  # <=v185: `/running` has no ttl field

@@ -67,9 +67,12 @@ class StreamDecoder:
         self._inflight = InflightReader(host)
 
     def connected(self) -> None:
-        """A new stream starts with each log source's whole history (§2.2)."""
+        """A new stream starts with each log source's whole history (§2.2). TTLs are
+        forgotten: a config reload closes every stream (§2.3) and may have changed them,
+        and a model of unknown TTL asks `/running` again when it becomes ready."""
         self._awaiting_history = set(_LOG_SOURCES.values())
         self._inflight.forget()
+        self.ttls.clear()
 
     def decode(self, event_name: str, data: str, now: float) -> Decoded:
         return self.decode_batch(((event_name, data),), now)
