@@ -257,7 +257,8 @@ async def test_wrong_api_key(era: Era) -> None:
 
 @pytest.mark.parametrize("era", [Era.V200, Era.V250])
 async def test_actions_against_the_simulator(era: Era) -> None:
-    """§1.4 unload, §1.1 a one-token warm-up, §1.10 captures, §1.6 per-model log, §0 errors."""
+    """§1.4 unload, §1.5 a warm-up through `/upstream` (loads, not metered), §1.10
+    captures, §1.6 per-model log, §0 errors."""
     async with sim(era) as host:
         rec = Recorder()
         conn = make_connector(host)
@@ -266,11 +267,12 @@ async def test_actions_against_the_simulator(era: Era) -> None:
             await conn.warm(MODEL)
             await rec.wait_for(ModelStateChanged,
                                lambda e: e.model == MODEL and e.new is ModelState.READY)
+            assert host.served == 0 and host.held_activity_ids() == []
+            await host.serve_request(MODEL, prompt_tokens=5, output_tokens=1)
             record = (await rec.wait_for(ActivityRecorded)).records[0]
             assert record.output_tokens == 1
             capture = await conn.fetch_capture(record.epoch, record.remote_id)
             assert capture is not None and capture.req_body is not None
-            assert b'"max_tokens": 1' in capture.req_body or b'"max_tokens":1' in capture.req_body
             logs = conn.follow_log(MODEL)
             first = await anext(logs)
             assert first.source is LogSource.MODEL and first.model == MODEL and first.lines

@@ -42,6 +42,8 @@ class FakeHost:
     performance: str | None = PERFORMANCE
     running: str = RUNNING
     running_failures: int = 0
+    without_health: tuple[str, ...] = ()
+    """Models whose server has no `/health` (an upstream other than llama-server)."""
     """How many `/running` reads answer 503 before the body is served."""
     on_connect: Callable[[], list[bytes]] = list
     """SSE frames each new `/api/events` connection starts with."""
@@ -74,6 +76,7 @@ class FakeHost:
         app.router.add_post("/api/models/unload", self._unload_all)
         app.router.add_get("/unload", self._unload_legacy)
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/upstream/{model}/{rest:.*}", self._upstream)
         app.router.add_get("/logs/stream/{id:.+}", self._log_stream)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
@@ -215,6 +218,17 @@ class FakeHost:
             return web.json_response({"error": "no router for requested model",
                                       "src": "llama-swap"}, status=404)
         return web.json_response({"choices": [{"message": {"content": "."}}]})
+
+    async def _upstream(self, request: web.Request) -> web.Response:
+        """§1.5: llama-swap's 404 for an unknown model, else the model's server answers."""
+        model = request.match_info["model"]
+        if model not in self.models:
+            return web.json_response({"error": "model not found", "src": "llama-swap"},
+                                     status=404)
+        if request.match_info["rest"] == "health" and model not in self.without_health:
+            return web.json_response({"status": "ok"})
+        return web.json_response({"error": {"code": 404, "message": "File Not Found",
+                                             "type": "not_found_error"}}, status=404)
 
     async def _log_stream(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["id"] not in (*self.models, "proxy", "upstream"):

@@ -397,6 +397,19 @@ async def test_rest_restart_within_the_same_second(start_host: StartHost) -> Non
     assert len(rec.of(GapSuspected)) == 1
 
 
+async def test_warm_loads_a_model_that_does_not_chat(start_host: StartHost) -> None:
+    """§1.5: an embeddings or rerank server rejects a chat completion, and one with no
+    `/health` still answers `/upstream` once loaded: both count as warmed."""
+    host = await start_host(models=("nomic-embed", "whisper"), without_health=("whisper",))
+    conn = connector(host)
+    try:
+        await conn.warm("nomic-embed")
+        await conn.warm("whisper")
+    finally:
+        await conn.aclose()
+    assert host.bodies == []  # no chat completion was sent
+
+
 async def test_actions_and_their_errors(start_host: StartHost) -> None:
     """§1.4 unload (ids may contain `/`), §0 error shapes, §1.6 per-model log stream."""
     host = await start_host()
@@ -408,14 +421,18 @@ async def test_actions_and_their_errors(start_host: StartHost) -> None:
 
 
 async def _exercise_actions(host: FakeHost, conn: LlamaSwapConnector) -> None:
-    await conn.warm("qwen3-30b")
-    assert host.bodies[-1]["max_tokens"] == 1
+    await conn.warm("qwen3-30b")  # §1.5: as the web UI loads a model; not metered
+    assert ("GET", "/upstream/qwen3-30b/health", "") in host.requests
+    with pytest.raises(ActionError, match=r"^warm nope: HTTP 404: model not found$"):
+        await conn.warm("nope")
+    await conn.warm("org/model")  # an id with a slash: a one-token chat completion
+    assert host.bodies[-1]["max_tokens"] == 1 and host.bodies[-1]["model"] == "org/model"
     await conn.unload("org/model")
     assert ("POST", "/api/models/unload/org/model", "") in host.requests
     with pytest.raises(ActionError, match=r"^unload nope: HTTP 404: model not found$"):
         await conn.unload("nope")
     with pytest.raises(ActionError, match="no router for requested model"):
-        await conn.warm("nope")
+        await conn.warm("org/nope")
     await conn.unload_all()
     assert await conn.health()
     assert await conn.fetch_capture(0, 7) is None  # 404 capture not found: expired

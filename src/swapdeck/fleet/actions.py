@@ -67,8 +67,9 @@ def describe_effect(kind: ActionKind, host: str, model: str | None, inflight: in
     """What will happen, in words, for the confirmation modal. `inflight` is None where the
     host reports only a total (`host_inflight`): then no model's share is known."""
     if kind is ActionKind.WARM:
-        return (f"Load {model} on {host} by sending it a 1-token chat completion. "
-                "If it shares a swap group with a running model, llama-swap stops that one first.")
+        return (f"Load {model} on {host} through llama-swap's /upstream route, as its web "
+                "UI's load button does (nothing is generated or metered). If it shares a swap "
+                "group with a running model, llama-swap stops that one first.")
     if inflight is None and host_inflight:
         waiting = (f"{host} reports only a total: {host_inflight} request(s) in flight there, "
                    "any of them may be cut off")

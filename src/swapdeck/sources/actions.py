@@ -17,7 +17,12 @@ import httpx
 from swapdeck.events import LogLines, LogSource
 from swapdeck.sources.base import ActionError
 from swapdeck.sources.capture import Capture, parse_capture
-from swapdeck.sources.errors import describe_transport_error, http_failure, is_missing_route
+from swapdeck.sources.errors import (
+    describe_transport_error,
+    error_text,
+    http_failure,
+    is_missing_route,
+)
 from swapdeck.sources.http import STREAM_TIMEOUT, WARM_TIMEOUT
 from swapdeck.sources.jsonfields import FieldError
 from swapdeck.sources.loglines import LineAssembler
@@ -42,13 +47,37 @@ def require_ok(response: httpx.Response, what: str) -> None:
         raise ActionError(http_failure(what, response.status_code, response.content))
 
 
+WARM_PROBE = "health"
+"""Asked of the model's own server through `/upstream` (§1.5): llama-server answers it on
+every build, the path is not in llama-swap's default `ignorePaths`, and a GET is neither
+metered nor tracked, so a warm-up adds no row to activity or token counts."""
+_LLAMA_SWAP_REFUSALS = ("model not found", "no local server found")
+"""llama-swap's own 404 texts (§1.4): the model does not exist there; any other 4xx came
+from the model's server, which answers only once it is loaded."""
+
+
 async def warm(client: httpx.AsyncClient, model: str) -> None:
-    """Load `model` with the smallest real request: a one-token chat completion."""
+    """Load `model` the way llama-swap's web UI does: a GET through `/upstream/<model>/`
+    (§1.5), which loads any kind of model (chat, embeddings, rerank, audio), where a chat
+    completion fails on every model that does not chat. Ids with a `/` use a one-token
+    chat completion instead: how `/upstream` splits such an id differs between eras."""
     what = f"warm {model}"
-    body = {"model": model, "messages": [{"role": "user", "content": "hi"}],
-            "max_tokens": 1, "stream": False}
-    response = await request(client, "POST", "/v1/chat/completions", what, json=body,
-                             timeout=WARM_TIMEOUT)
+    if "/" in model:
+        body = {"model": model, "messages": [{"role": "user", "content": "hi"}],
+                "max_tokens": 1, "stream": False}
+        response = await request(client, "POST", "/v1/chat/completions", what, json=body,
+                                 timeout=WARM_TIMEOUT)
+        require_ok(response, what)
+        return
+    response = await request(client, "GET", f"/upstream/{model_path(model)}/{WARM_PROBE}",
+                             what, timeout=WARM_TIMEOUT,
+                             headers={"Accept": "application/json"})
+    if response.status_code < 400 or (
+            response.status_code in (404, 405, 501)
+            and not is_missing_route(response.status_code, response.content)
+            and not error_text(response.status_code, response.content).lower().startswith(
+                _LLAMA_SWAP_REFUSALS)):
+        return  # loaded: its server answered (one without a /health route included)
     require_ok(response, what)
 
 
