@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from textual.widgets import Static
+
 from swapdeck.config import parse_config
 from swapdeck.fleet.runtime import FleetRuntime
 from swapdeck.sim import SimHost, SimModel
@@ -43,5 +45,22 @@ async def test_a_streamed_capture_from_a_simulated_host(tmp_path: Path) -> None:
             assert screen.view.answer.streamed and screen.view.answer.content
             assert screen.view.response.text.rstrip().endswith("data: [DONE]")
             assert "ASSISTANT" in screen_text(app)
+
+            # llama-swap keeps captures in memory only (§1.10): the copy kept when it was
+            # opened is what shows once the host is gone.
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, ActivityScreen))
+            await host.go_down()
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, CaptureScreen)
+                        and app.screen.outcome is not None, timeout=10)
+            again = app.screen
+            assert isinstance(again, CaptureScreen) and again.outcome is not None
+            assert again.outcome.origin == "history", again.outcome.message
+            assert again.view is not None and again.view.answer is not None
+            assert again.view.answer.content == screen.view.answer.content
+            note = again.query_one("#capture-status", Static)
+            await until(pilot, lambda: "from swapdeck's history" in str(note.render()))
+            assert "from swapdeck's history" in str(note.render())
     finally:
         await host.stop()

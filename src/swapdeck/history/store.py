@@ -98,6 +98,10 @@ class HistoryStore:
         return self._db.path
 
     @property
+    def read_only(self) -> bool:
+        return self._db.read_only
+
+    @property
     def pending(self) -> int:
         """Events submitted but not yet written."""
         return len(self._buffer)

@@ -1,15 +1,18 @@
 """The capture inspector: one request/response pair, fetched in a worker, read for people.
 
-The host's copy is asked first (`connector.fetch_capture`, §1.10 `/api/captures/{id}`);
-if the host no longer holds it, or cannot be reached, our own history may still have one
-(`store.load_capture`). Decoding, reading and redaction live in
-`swapdeck.fleet.capture_view`; this screen only lays the result out: a chat view
-(messages by role, then the answer with its reasoning apart), the request and the
-response as text (headers first, then the pretty body).
+The host's copy is asked first (`connector.fetch_capture`, §1.10 `/api/captures/{id}`)
+and a copy of it is kept in the history (bodies capped by `capture_row_cap_kb`, oldest
+evicted past `capture_total_cap_mb`): llama-swap holds captures in memory only, so a
+reload or restart drops them. If the host no longer holds one, or cannot be reached, the
+copy kept when it was last opened is shown (`store.load_capture`). Decoding, reading
+and redaction live in `swapdeck.fleet.capture_view`; this screen only lays the result
+out: a chat view (messages by role, then the answer with its reasoning apart), the
+request and the response as text (headers first, then the pretty body).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,8 +35,12 @@ from swapdeck.fleet.capture_view import (
     build_view,
     capture_from_object,
 )
+from swapdeck.history import HistoryError, HistoryStore, StoredCapture
+from swapdeck.sources.capture import Capture
 from swapdeck.tui.screens import RuntimeLike
 from swapdeck.tui.widgets.activity_columns import fmt_duration_ms, fmt_status
+
+log = logging.getLogger(__name__)
 
 ROLE_STYLES = {"system": "bold magenta", "user": "bold cyan", "assistant": "bold green",
                "tool": "bold yellow", "prompt": "bold cyan"}
@@ -57,7 +64,9 @@ async def load_capture(runtime: RuntimeLike, host: str, record: ActivityRecord) 
         try:
             found = await fetch(record.epoch, record.remote_id)
             if found is not None:
-                return CaptureOutcome(capture_from_object(found), "host", "")
+                outcome = CaptureOutcome(capture_from_object(found), "host", "")
+                await keep_copy(runtime.store, host, record, found)
+                return outcome
         except CaptureFormatError as exc:
             host_problem = f"{host} sent a capture swapdeck cannot read ({exc})"
         except Exception as exc:  # network trouble: say so, then try our own copy
@@ -76,6 +85,21 @@ async def load_capture(runtime: RuntimeLike, host: str, record: ActivityRecord) 
     if host_problem:
         return CaptureOutcome(None, "", f"{host_problem}, and the history holds no copy")
     return CaptureOutcome(None, "", EXPIRED_MESSAGE)
+
+
+async def keep_copy(store: HistoryStore | None, host: str, record: ActivityRecord,
+                    found: Capture) -> None:
+    """Keep the host's capture in the history; a file that cannot take it (read-only when
+    attached to a collector, or failing) costs the copy, never the view."""
+    if store is None or store.read_only:
+        return
+    copy = StoredCapture(req_path=found.req_path, req_headers=found.req_headers,
+                         resp_headers=found.resp_headers, req_body=found.req_body,
+                         resp_body=found.resp_body)
+    try:
+        await store.store_capture(host, record.epoch, record.remote_id, copy)
+    except HistoryError as exc:
+        log.warning("capture %s/%s not kept in history: %s", host, record.remote_id, exc)
 
 
 def chat_text(view: CaptureView) -> Text:
