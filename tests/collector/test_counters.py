@@ -69,6 +69,20 @@ def test_unknown_token_counts_never_subtract() -> None:
     assert model.histograms["duration"].count == 3
 
 
+def test_a_backfill_before_the_model_list_counts_under_the_real_model() -> None:
+    """§2.2: a connect sends ~200 KiB of log history before `modelStatus`, and the REST
+    backfill can land first. Counted then, it would sit under `other` until a restart's
+    seed moved it to the real id (read by Prometheus as a reset); it waits instead."""
+    counters = FleetCounters(["gpu1"], model_cap=8)
+    counters.observe(ActivityRecorded("gpu1", T0, (rec(1), rec(2, model="llama"))))
+    assert counters.hosts["gpu1"].models == {} and counters.records_counted == 0
+    counters.observe(listed("gpu1", "qwen", "llama"))
+    models = counters.hosts["gpu1"].models
+    assert sorted(models) == ["llama", "qwen"] and counters.records_counted == 2
+    counters.observe(ActivityRecorded("gpu1", T0, (rec(3),)))  # known now: counted at once
+    assert sum(models["qwen"].requests.values()) == 2
+
+
 def test_per_host_counters_follow_the_writers_rules() -> None:
     counters = FleetCounters(["gpu1"], model_cap=8)
     events: list[HostEvent] = [
@@ -93,6 +107,7 @@ def test_records_at_or_below_the_seed_mark_were_counted_by_the_seed() -> None:
     already holds those rows, so only records past the stored mark count."""
     counters = FleetCounters(["gpu1"], model_cap=8)
     counters.hosts["gpu1"].seed_mark = (1, 5)
+    counters.observe(listed("gpu1", "qwen"))
     counters.observe(ActivityRecorded("gpu1", T0, tuple(
         [rec(i, epoch=0) for i in (7, 8)] + [rec(i, epoch=1) for i in range(3, 9)]
         + [rec(1, epoch=2)])))

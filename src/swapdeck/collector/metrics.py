@@ -11,7 +11,10 @@ equal the aggregates its restart will seed from (`seed.py`):
   seeded mark are already in the aggregates (a reconcile after restart re-reads them);
 - a reconnect is a liveness change away from `connected`, measured against the last
   liveness stored, as the writer's `model_events` rows are;
-- records with a non-finite finish time are not stored, so they are not counted either.
+- records with a non-finite finish time are not stored, so they are not counted either;
+- a host's records wait for its first model list: the REST backfill can land before the
+  `modelStatus` frame (§2.2 sends ~200 KiB of log history first), and counted then they
+  would sit under `model="other"` until a restart seeded them under their real ids.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ from swapdeck.events import (
     ModelsListed,
     ModelStateChanged,
 )
+
+HELD_CAP = 100_000
+"""Records held per host while its model list is unknown (a full backfill fits); past it
+they are counted at once, under `other` where no label is known yet."""
 
 
 @dataclass(slots=True)
@@ -62,6 +69,8 @@ class HostCounters:
     gaps: int = 0
     liveness: Liveness | None = None
     seed_mark: tuple[int, int] | None = None
+    held: list[ActivityRecord] | None = field(default_factory=list)
+    """Records that arrived before the host's first model list; None once it is known."""
 
     def model(self, label: str) -> ModelCounters:
         counters = self.models.get(label)
@@ -115,7 +124,16 @@ class FleetCounters:
             handle(self, host, event)
 
     def _activity(self, host: HostCounters, event: ActivityRecorded) -> None:
+        held = host.held
+        if held is not None and len(held) < HELD_CAP:
+            held.extend(event.records)
+            return
         for record in event.records:
+            self._count(host, record)
+
+    def _labels_known(self, host: HostCounters) -> None:
+        held, host.held = host.held, None
+        for record in held or ():
             self._count(host, record)
 
     def _count(self, host: HostCounters, record: ActivityRecord) -> None:
@@ -143,6 +161,7 @@ class FleetCounters:
 
 def _models_listed(counters: FleetCounters, host: HostCounters, event: ModelsListed) -> None:
     host.labels.listed(m.id for m in event.models)
+    counters._labels_known(host)
 
 
 def _model_state(counters: FleetCounters, host: HostCounters, event: ModelStateChanged) -> None:
@@ -175,6 +194,8 @@ _HANDLERS: dict[type, Callable[[FleetCounters, HostCounters, Any], None]] = {
 
 def _seed_host(host: HostCounters, seed: HostSeed) -> None:
     host.labels.listed(seed.models)
+    if seed.models:
+        host.held = None  # the stored list names the models until the host lists them
     host.reconnects += seed.reconnects
     host.frames_rejected += seed.frames_rejected
     host.gaps += seed.gaps
