@@ -16,8 +16,14 @@ from swapdeck.bench.store import BenchStore
 from swapdeck.config import parse_config
 from swapdeck.events import ModelState
 from swapdeck.sim import SimHost, SimModel
-from swapdeck.tui.screens.bench import BenchPlanModal, BenchScreen, find_suites
-from tests.tui.conftest import FedRuntime, host_events, until
+from swapdeck.tui.screens.bench import (
+    PREFERRED_SUITE,
+    BenchPlanModal,
+    BenchScreen,
+    bundled_suites_dir,
+    find_suites,
+)
+from tests.tui.conftest import FedRuntime, host_events, make_config, until
 
 SUITE = """
 name = "tui"
@@ -119,6 +125,29 @@ async def test_cancel_stores_a_cancelled_run(tmp_path: Path, sim: SimHost) -> No
                     "cancelled")
     with sqlite3.connect(tmp_path / "history.sqlite") as conn:
         assert conn.execute("SELECT status FROM bench_runs").fetchall() == [("cancelled",)]
+
+
+async def test_the_screen_opens_with_something_runnable_picked(tmp_path: Path) -> None:
+    """The short suite, the first connected host, and a model it already has loaded (no
+    swap to pay), so r shows a plan at once."""
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    for name in ("sweep", "smoke"):
+        (suites / f"{name}.toml").write_text(SUITE.format(reps=3), encoding="utf-8")
+    config = make_config([("asleep", False), ("gpu2", False)], tmp_path)
+    runtime = FedRuntime(config, host_events(
+        "gpu2", models={"a-stopped": ModelState.STOPPED, "b-ready": ModelState.READY}))
+    screen = BenchScreen(runtime, time.time, suite_dirs=[suites])
+    async with runtime, Harness(screen).run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: screen.query_one("#pick-model").value == "b-ready",
+                    "the loaded model picked")
+        assert screen.query_one("#pick-suite").value == str(suites / "smoke.toml")
+        assert screen.query_one("#pick-host").value == "gpu2"
+
+
+def test_the_shipped_suites_are_found_beside_the_code() -> None:
+    bundled = bundled_suites_dir()
+    assert bundled is not None and (bundled / PREFERRED_SUITE).is_file()
 
 
 def test_suites_are_found_by_name_first_folder_wins(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from swapdeck.bench.suite import load_suite
 from swapdeck.bench.target import target_for_host
 from swapdeck.bench.traffic import foreign_inflight_ids, new_marker, recent_requests
 from swapdeck.config import ConfigError, default_config_dir
+from swapdeck.events import Liveness, ModelState
 from swapdeck.history.values import HistoryError
 from swapdeck.tui.clock import Clock, format_duration
 from swapdeck.tui.screens import RuntimeLike
@@ -46,12 +47,25 @@ VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "UNSTABLE": "bold 
                  "FAIL": "bold white on red"}
 
 
+def bundled_suites_dir() -> Path | None:
+    """The shipped suites: inside the installed package (the wheel carries them), else the
+    source checkout's `sample-configs/suites/`."""
+    package = Path(__file__).resolve().parents[2]
+    for candidate in (package / "bench" / "suites",
+                      package.parents[1] / "sample-configs" / "suites"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
 def default_suite_dirs() -> list[Path]:
-    dirs = [default_config_dir() / "suites"]
-    bundled = Path(__file__).resolve().parents[4] / "sample-configs" / "suites"
-    if bundled.is_dir():
-        dirs.append(bundled)
-    return dirs
+    """The user's suites first: one with a shipped suite's file name replaces it."""
+    bundled = bundled_suites_dir()
+    return [default_config_dir() / "suites", *([bundled] if bundled else [])]
+
+
+PREFERRED_SUITE = "smoke.toml"
+"""Picked when the screen opens: the shortest shipped suite, a first look in seconds."""
 
 
 def find_suites(dirs: Sequence[Path]) -> list[Path]:
@@ -61,6 +75,15 @@ def find_suites(dirs: Sequence[Path]) -> list[Path]:
             for path in sorted(folder.glob("*.toml")):
                 found.setdefault(path.name, path)
     return list(found.values())
+
+
+def first_connected_host(runtime: RuntimeLike) -> str | None:
+    """The first configured host that is connected, else the only one configured."""
+    names = [h.name for h in runtime.config.hosts]
+    connected = [n for n in names if runtime.state.host(n).liveness is Liveness.CONNECTED]
+    if connected:
+        return connected[0]
+    return names[0] if len(names) == 1 else None
 
 
 def verdict_text(verdict: str | None) -> Text:
@@ -157,11 +180,15 @@ class BenchScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*CELL_HEADER[:-1], "verdict", "note")
-        hosts = self.runtime.config.hosts
-        if len(hosts) == 1:
-            self.query_one("#pick-host", Select).value = hosts[0].name
-        if len(self.suites) == 1:
-            self.query_one("#pick-suite", Select).value = str(self.suites[0])
+        # An idle bar pulses as if something ran: it shows from the first run on.
+        self.query_one("#bench-progress", ProgressBar).display = False
+        # Something runnable is picked from the start: r then shows a plan at once.
+        if self.suites:
+            suite = next((p for p in self.suites if p.name == PREFERRED_SUITE), self.suites[0])
+            self.query_one("#pick-suite", Select).value = str(suite)
+        host = first_connected_host(self.runtime)
+        if host is not None:
+            self.query_one("#pick-host", Select).value = host
 
     # ------------------------------------------------------------------ selection
 
@@ -172,11 +199,15 @@ class BenchScreen(Screen[None]):
     @on(Select.Changed, "#pick-host")
     def _host_changed(self, event: Select.Changed) -> None:
         host = self._picked("#pick-host")
-        models = sorted(self.runtime.state.host(host).models) if host else []
+        state = self.runtime.state.host(host) if host else None
+        models = sorted(state.models) if state else []
         picker = self.query_one("#pick-model", Select)
         picker.set_options([(m, m) for m in models])
-        if len(models) == 1:
-            picker.value = models[0]
+        if state is not None:
+            # A model already loaded benches without a swap; else the only one there is.
+            ready = [m for m in models if state.models[m].info.state is ModelState.READY]
+            if ready or len(models) == 1:
+                picker.value = (ready or models)[0]
 
     @on(Select.Changed)
     def _selection_changed(self, event: Select.Changed) -> None:
@@ -236,6 +267,7 @@ class BenchScreen(Screen[None]):
     async def _run(self, path: Path, host: str, model: str) -> None:
         self.running = True
         self._progress = None
+        self.query_one("#bench-progress", ProgressBar).display = True
         try:
             suite = load_suite(path)
             target = target_for_host(self.runtime.config.host(host), model)
