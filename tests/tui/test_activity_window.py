@@ -114,7 +114,8 @@ def test_unknowns_read_as_dash_never_zero() -> None:
     assert values["status"] == values["path"] == DASH
     assert values["prompt"] == "312"
     failed = cell_values("a", record(2, status=500), NOW)
-    assert (failed["prompt"], failed["decode"]) == ("0", "0.0")  # the host's own zeros
+    # The host's own zero tokens stay; a rate over no tokens is no rate (not a stall).
+    assert (failed["prompt"], failed["decode"]) == ("0", DASH)
 
 
 def test_formatting() -> None:

@@ -152,8 +152,9 @@ def cell_values(host: str, record: ActivityRecord, now: float) -> dict[str, str]
         "cached": fmt_count(record.cache_tokens),
         "prompt": fmt_count(record.input_tokens),
         "gen": fmt_count(record.output_tokens),
-        "prefill": fmt_rate(record.prompt_tps),
-        "decode": fmt_rate(record.decode_tps),
+        # No tokens, no rate: a failed request's 0.0 t/s would read as a stalled model.
+        "prefill": fmt_rate(record.prompt_tps) if record.input_tokens != 0 else DASH,
+        "decode": fmt_rate(record.decode_tps) if record.output_tokens != 0 else DASH,
         "duration": fmt_duration_ms(record.duration_ms),
     }
 
