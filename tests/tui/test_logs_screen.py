@@ -123,6 +123,32 @@ async def test_regex_filter_and_an_invalid_regex() -> None:
         assert isinstance(app.focused, LogView)
 
 
+OWN_READS = (
+    '[INFO] Request 127.0.0.1 "GET /api/metrics/activity?limit=50&page=1 HTTP/1.1" 200 18461 '
+    '"swapdeck" 3.9ms',
+    '[INFO] Request 127.0.0.1 "GET /running HTTP/1.1" 200 312 "swapdeck" 1.1ms',
+)
+OWN_ACTION = ('[INFO] Request 127.0.0.1 "GET /upstream/qwen3-30b/health HTTP/1.1" 200 15 '
+              '"swapdeck" 2s')
+SOMEONE_ELSES_READ = '[INFO] Request 10.0.0.9 "GET /running HTTP/1.1" 200 312 "curl/8.5.0" 1ms'
+
+
+async def test_swapdeck_s_own_reads_are_hidden_from_the_proxy_log_until_o() -> None:
+    """§0: every read swapdeck makes is an access line in the proxy log; on a busy host
+    its activity reads would be half of it. A warm-up (an action) and others' reads stay."""
+    runtime, _ = runtime_with_logs(proxy("gpu-1", *OWN_READS, OWN_ACTION, SOMEONE_ELSES_READ))
+    app = logs_app(runtime)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot, app)
+        assert shown(app)[-2:] == [OWN_ACTION, SOMEONE_ELSES_READ]
+        assert not set(OWN_READS) & set(shown(app))
+        assert "own reads hidden (o)" in screen_text(app)
+        await pilot.press("o")
+        await until(pilot, lambda: len(shown(app)) == 44)
+        assert shown(app)[-4:-2] == list(OWN_READS)
+        assert "own reads shown (o)" in screen_text(app)
+
+
 def test_smart_case() -> None:
     assert compile_filter("error")[0] is not None
     assert compile_filter("error")[0].search("ERROR")  # type: ignore[union-attr]

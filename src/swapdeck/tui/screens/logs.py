@@ -23,12 +23,19 @@ from textual.widgets import Footer, Static
 
 from swapdeck.events import LogSource
 from swapdeck.fleet.state import LOG_WINDOW, LogTail
+from swapdeck.sources.http import USER_AGENT
 from swapdeck.tui.screens import RuntimeLike
 from swapdeck.tui.widgets.log_source_bar import LogSourceBar
 from swapdeck.tui.widgets.log_view import LogView
 
 REFRESH_INTERVAL_S = 0.1
 MODEL_PREFIX = "model:"
+OWN_POLLING = re.compile(
+    r'^\[INFO\] Request \S+ "GET /(?:api/|running|health|logs/stream)[^"]*" \d+ \d+ '
+    rf'"{re.escape(USER_AGENT)}"')
+"""llama-swap's access line (§0) for a read swapdeck itself makes: its activity, version
+and `/running` reads would otherwise be half of a busy host's proxy log. Actions (warm,
+unload) and bench requests still show."""
 
 
 def compile_filter(text: str) -> tuple[re.Pattern[str] | None, str]:
@@ -60,6 +67,7 @@ class LogsScreen(Screen[None]):
         Binding("w", "toggle_wrap", "Wrap"),
         Binding("c", "copy", "Copy"),
         Binding("slash", "focus_filter", "Filter"),
+        Binding("o", "toggle_own", "Show or hide swapdeck's own reads", show=False),
         Binding("escape", "focus_log", "Log", show=False),
     ]
 
@@ -99,6 +107,7 @@ class LogsScreen(Screen[None]):
         return names
 
     def on_mount(self) -> None:
+        self.view.hidden = OWN_POLLING
         self._sync_bar()
         self._reload()
         self.view.focus()
@@ -205,6 +214,9 @@ class LogsScreen(Screen[None]):
         parts = [head, f"{count:,} line{'s' if count != 1 else ''}"]
         if self.view.pattern is not None:
             parts.append(f"filter /{self.view.pattern.pattern}/")
+        if self.source == LogSource.PROXY.value:
+            parts.append("swapdeck's own reads hidden (o)" if self.view.hidden is not None
+                         else "swapdeck's own reads shown (o)")
         parts.append("wrap on" if self.view.wrap else "wrap off")
         if self.problem:
             parts.insert(0, self.problem)  # first, so a narrow terminal still shows it
@@ -301,6 +313,12 @@ class LogsScreen(Screen[None]):
             self._append_new(tail)
         self.new_while_paused = 0
         self._update_status()
+
+    def action_toggle_own(self) -> None:
+        """Show or hide swapdeck's own reads in the proxy log (hidden at first)."""
+        self.view.set_hidden(None if self.view.hidden is not None else OWN_POLLING)
+        self.view.following = True
+        self._reload()
 
     def action_toggle_wrap(self) -> None:
         self.view.set_wrap(not self.view.wrap)

@@ -53,6 +53,8 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.max_lines = max_lines
         self.pattern: re.Pattern[str] | None = None
+        self.hidden: re.Pattern[str] | None = None
+        """Lines it matches are left out whatever the filter (swapdeck's own polling)."""
         self.wrap = False
         self.following = True
         self._raw: list[str] = []
@@ -89,7 +91,11 @@ class LogView(ScrollView, can_focus=True):
         return text
 
     def matches(self, raw: str) -> bool:
-        return self.pattern is None or self.pattern.search(self.parse(raw).plain) is not None
+        if self.pattern is None and self.hidden is None:
+            return True
+        plain = self.parse(raw).plain
+        return ((self.pattern is None or self.pattern.search(plain) is not None)
+                and (self.hidden is None or self.hidden.search(plain) is None))
 
     def set_lines(self, lines: Iterable[str]) -> None:
         """Replace everything (a new source, a new filter, a gap too big to append)."""
@@ -115,6 +121,10 @@ class LogView(ScrollView, can_focus=True):
 
     def set_pattern(self, pattern: re.Pattern[str] | None) -> None:
         self.pattern = pattern
+        self.set_lines(self._raw)
+
+    def set_hidden(self, hidden: re.Pattern[str] | None) -> None:
+        self.hidden = hidden
         self.set_lines(self._raw)
 
     def set_wrap(self, wrap: bool) -> None:
