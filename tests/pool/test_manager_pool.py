@@ -189,6 +189,24 @@ async def test_a_file_name_owned_by_another_pool_model_is_refused(tmp_path: Path
         await box.manager.prepare(clash)
 
 
+async def test_a_foreign_file_at_the_destination_is_refused_before_anything_is_evicted(
+        tmp_path: Path, payload: bytes) -> None:
+    """A GGUF a person put in the models folder, with other bytes than the catalog's, would
+    only be found after the victims were evicted and the whole file downloaded."""
+    box = Box(tmp_path, budget_bytes=len(payload) + 10)
+    box.install_existing("victim", 20, score=1)
+    box.models.mkdir(parents=True, exist_ok=True)
+    (box.models / "smol.gguf").write_bytes(b"an older upload")
+    with pytest.raises(InstallFailed, match=r"smol.gguf already exists \(15 B; the catalog"):
+        await box.manager.prepare(target("http://127.0.0.1:9/smol.gguf", payload))
+    assert load_pool(box.pool_json).find("victim") is not None
+    assert (box.models / "smol.gguf").read_bytes() == b"an older upload"
+    # The catalog's exact size: the sha256 decides at the end (same bytes are adopted).
+    (box.models / "smol.gguf").write_bytes(payload)
+    plan = await box.manager.prepare(target("http://127.0.0.1:9/smol.gguf", payload))
+    assert plan.installer is not None and not plan.installer.blocker
+
+
 async def test_already_installed_short_circuits(tmp_path: Path, payload: bytes) -> None:
     box = Box(tmp_path, budget_bytes=GB)
     box.install_existing("smol", len(payload), score=50)

@@ -35,7 +35,7 @@ async def collect(installer: OllamaInstaller, tgt: InstallTarget,
 async def test_pull_streams_per_layer_progress_to_success() -> None:
     with serve_ollama(FakeOllama(library={"qwen3:8b": LAYERS})) as fake:
         events = await collect(OllamaInstaller(fake.base_url), target())
-        assert fake.requests[0] == ("POST", "/api/pull", {"model": "qwen3:8b", "stream": True})
+        assert ("POST", "/api/pull", {"model": "qwen3:8b", "stream": True}) in fake.requests
         assert "qwen3:8b" in fake.models
     phases = [e.phase for e in events]
     assert phases[0] is Phase.DOWNLOAD and phases[-1] is Phase.DONE
@@ -53,6 +53,30 @@ async def test_in_stream_error_with_http_200_fails_the_install() -> None:
         await collect(OllamaInstaller(fake.base_url), target())
     assert "max retries exceeded" in str(failure.value)
     assert "qwen3:8b" not in fake.models
+
+
+async def test_a_failed_re_pull_never_deletes_a_tag_that_was_there_before() -> None:
+    """A tag pulled by hand is the person's: a cancelled or failed pull of it (an update
+    from the registry) must leave it, while a tag this pull created is cleaned up."""
+    theirs = FakeModel(size=123_456, digest="d" * 64)
+    fake = FakeOllama(library={"qwen3:8b": LAYERS, "qwen3:4b": LAYERS},
+                      models={"qwen3:8b": theirs}, fail_pull_after_layers=1)
+    with serve_ollama(fake):
+        installer = OllamaInstaller(fake.base_url)
+        with pytest.raises(InstallFailed):
+            await collect(installer, target())
+        assert await installer.discard(target()) == 0
+        assert fake.models == {"qwen3:8b": theirs}
+        assert not [r for r in fake.requests if r[0] == "DELETE"]
+        with pytest.raises(InstallFailed):  # a new tag: written, then the stream failed
+            await collect(installer, target("qwen3:4b"))
+        fake.models["qwen3:4b"] = FakeModel(size=4_000, digest="e" * 64)
+        assert await installer.discard(target("qwen3:4b")) == 4_000
+        assert "qwen3:4b" not in fake.models
+        fake.fail_pull_after_layers = None
+        pulled = await collect(installer, target("qwen3:4b"))
+        assert pulled[-1].phase is Phase.DONE
+        assert await installer.discard(target("qwen3:4b")) == 0  # the pool's once it succeeded
 
 
 async def test_missing_manifest_is_model_not_found() -> None:

@@ -205,6 +205,9 @@ class PoolManager:
         if owner is not None:  # evicting one would delete the other's file
             raise InstallFailed(target.id, f"{owner.path} already belongs to pool model "
                                 f"{owner.id}; evict it first")
+        victim_paths = {e.path for e in plan.eviction.victims if e.path}
+        if installer_plan.blocker and installer_plan.destination not in victim_paths:
+            raise InstallFailed(target.id, installer_plan.blocker)
         return replace(plan, installer=installer_plan)
 
     async def execute(self, plan: InstallPlan,

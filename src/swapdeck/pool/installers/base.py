@@ -166,6 +166,9 @@ class InstallerPlan:
     commands: tuple[str, ...] = ()
     """Shell commands (advisory installer): what a person would run instead."""
     notes: tuple[str, ...] = ()
+    blocker: str = ""
+    """Why this install must not start, found while planning (a foreign file where the
+    download would land); the manager refuses it unless a pool entry owns the spot."""
 
 
 class TransferControl:

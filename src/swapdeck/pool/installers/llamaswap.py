@@ -92,7 +92,24 @@ class LlamaSwapInstaller:
                          "otherwise send it SIGHUP")
         return InstallerPlan(kind=self.kind, source=request.url, destination=str(request.dest),
                              sha256=request.sha256, config_path=config, config_diff=diff,
-                             notes=tuple(notes))
+                             notes=tuple(notes), blocker=self._foreign_file(target))
+
+    def _foreign_file(self, target: InstallTarget) -> str:
+        """A file already where the download would land, unless it has the catalog's exact
+        size (then its sha256 decides at the end: the same bytes are kept, as they are).
+        Found now, before anything is evicted or downloaded, not after the whole file."""
+        dest = self.destination(target)
+        try:
+            size = dest.stat().st_size
+        except FileNotFoundError:
+            return ""
+        if target.size_exact and size == target.size_bytes:
+            return ""
+        expected = (f"the catalog's file is {human_bytes(target.size_bytes)}"
+                    if target.size_exact and target.size_bytes is not None
+                    else "the catalog gives no exact size to compare")
+        return (f"{dest} already exists ({human_bytes(size)}; {expected}) and is not a pool "
+                "file; move or delete it first")
 
     def _check_disk(self, target: InstallTarget, kept: int,
                     evicting: tuple[PoolEntry, ...]) -> None:

@@ -112,6 +112,8 @@ class OllamaInstaller:
         # again, which resumes from Ollama's partial blobs.
         self._pull_timeout = httpx.Timeout(timeout_s, read=stall_timeout_s)
         self._clock = clock
+        self._created: set[str] = set()
+        """Tags this installer's pulls brought into being: the only ones `discard` deletes."""
 
     async def plan(self, target: InstallTarget,
                    evicting: tuple[PoolEntry, ...] = ()) -> InstallerPlan:
@@ -133,6 +135,9 @@ class OllamaInstaller:
         control = control or TransferControl()
         name = target.engine_id("ollama")
         what = f"pull of {name}"
+        # A tag someone pulled by hand is theirs: a failed re-pull must not delete it.
+        if name not in {m.id for m in await self.installed()}:
+            self._created.add(name)
         while True:
             control.raise_if_cancelled(what)
             folded = PullProgress(name, self._clock)
@@ -161,6 +166,7 @@ class OllamaInstaller:
                     raise InstallerUnavailable(
                         "ollama", f"{self.base_url}: {_first_line(exc)}") from None
             if folded.succeeded:
+                self._created.discard(name)  # the pool's now; nothing left to clean up
                 return
             if not control.paused:
                 raise DownloadFailed(f"{self.base_url}/api/pull ({name})",
@@ -202,8 +208,11 @@ class OllamaInstaller:
         return True
 
     async def discard(self, target: InstallTarget) -> int:
-        """Best effort after a failed pull: delete the tag if it got as far as existing."""
+        """Best effort after a failed pull: delete the tag if this pull created it and it
+        got as far as existing. A tag that was there before the pull is left alone."""
         name = target.engine_id("ollama")
+        if name not in self._created:
+            return 0
         sizes = {m.id: m.size_bytes for m in await self.installed()}
         if name in sizes and await self.delete(name):
             return sizes[name]
