@@ -112,6 +112,21 @@ def test_same_tokens_but_a_different_stop_is_a_divergence() -> None:
     assert check.first_divergence == 3 and check.divergence_problem is not None
 
 
+def test_running_on_past_the_golden_stop_is_a_divergence_at_the_stop() -> None:
+    """A build whose end-of-generation broke repeats the short answer, then keeps going:
+    every golden token matches, but the golden's stop is its last token (bench-facts)."""
+    golden = answer([1, 2, 3], text="Paris.", finish="stop")
+    runs_on = check_prompt(PROMPT, golden, answer([1, 2, 3, 9, 9, 8], text="Paris. And more",
+                                                  finish="length"), BUDGET)
+    assert not runs_on.ok and runs_on.first_divergence == 3
+    assert runs_on.divergence_problem == ("runs on past token 3, where the pinned build stops "
+                                          "(finishes with 'length')")
+    # Past the budget's prefix a run-on is a late divergence like any other.
+    long_golden = answer(list(range(6)), finish="stop")
+    late = check_prompt(PROMPT, long_golden, answer([*range(6), 7], finish="length"), BUDGET)
+    assert late.ok and late.first_divergence == 6
+
+
 def test_the_set_verdict() -> None:
     prompts = [GoldenPrompt(f"p{i}", "x", 16, ("paris",)) for i in range(4)]
     golden = [answer(list(range(16)))] * 4

@@ -198,10 +198,18 @@ def check_prompt(prompt: GoldenPrompt, golden: Answer, candidate: Answer,
     not_enforced = tuple(s for s in prompt.must_contain if s not in required)
     missing = tuple(s for s in required if s.lower() not in candidate.text.lower())
     defects = tuple(sorted(_defects(candidate.text, cand_ids) - _defects(golden.text, gold_ids)))
-    need = min(budget.prefix_tokens, len(gold_ids))
+    # A stop is the golden's last token, though its ids (read back through /tokenize)
+    # carry no end token: a candidate that runs on past it diverges right there.
+    golden_stopped = golden.finish_reason == "stop"
+    need = min(budget.prefix_tokens, len(gold_ids) + (1 if golden_stopped else 0))
     broken: str | None = None
     if divergence is not None and divergence < need:
-        broken = f"diverges at token {divergence} (the first {need} must match)"
+        if divergence == len(gold_ids) < len(cand_ids):
+            broken = (f"runs on past token {divergence}, where the pinned build stops "
+                      f"(finishes with {candidate.finish_reason or 'no reason'!r})")
+        else:
+            broken = (f"diverges at token {divergence} "
+                      f"(the first {min(need, len(gold_ids))} must match)")
     elif (divergence is None and golden.finish_reason and candidate.finish_reason
           and golden.finish_reason != candidate.finish_reason):
         # Same tokens, but one stopped and the other ran out of room (ids without an end
