@@ -110,3 +110,15 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path: Path,
     assert main(["--config", str(config), "pool", "list"]) == 2
     err = capsys.readouterr().err
     assert "pool.disk_budget_gb" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["list"], ["budget", "2"], ["allow", "Qwen"]])
+def test_an_unreadable_pool_json_is_one_line_naming_the_file(
+        box: dict[str, Path], command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    box["pool"].parent.mkdir(parents=True, exist_ok=True)
+    box["pool"].write_text('{"version": "two", "entries": []}')
+    assert swapdeck(box, *command) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"swapdeck: {box['pool']}: ") and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert box["pool"].read_text() == '{"version": "two", "entries": []}'  # nothing lost

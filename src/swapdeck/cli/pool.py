@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import functools
 import importlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 # --------------------------------------------------------------------------- commands
 
 
+def reports_pool_errors(command: Callable[[argparse.Namespace], int],
+                        ) -> Callable[[argparse.Namespace], int]:
+    """A pool problem (an unreadable pool.json, a disk that cannot be read) is one line
+    with the file and what to do, never a traceback."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except PoolError as exc:
+            return _fail(str(exc))
+
+    return run
+
+
+@reports_pool_errors
 def run_list(args: argparse.Namespace) -> int:
     manager = build_manager(args.config)
     state = manager.load()
@@ -162,6 +179,7 @@ def run_evict(args: argparse.Namespace) -> int:
     return 0
 
 
+@reports_pool_errors
 def run_budget(args: argparse.Namespace) -> int:
     if args.gigabytes < 0:
         return _fail(f"budget: expected a number of GB >= 0, got {args.gigabytes}")
@@ -174,6 +192,7 @@ def run_budget(args: argparse.Namespace) -> int:
     return 0
 
 
+@reports_pool_errors
 def run_allow(args: argparse.Namespace) -> int:
     manager = build_manager(args.config)
     was_open = not manager.policy().allowed_orgs
