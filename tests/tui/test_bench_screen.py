@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual.app import App
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Select, Static
 
 from swapdeck.bench.store import BenchStore
 from swapdeck.config import parse_config
@@ -23,7 +23,7 @@ from swapdeck.tui.screens.bench import (
     bundled_suites_dir,
     find_suites,
 )
-from tests.tui.conftest import FedRuntime, host_events, make_config, until
+from tests.tui.conftest import FedRuntime, host_events, make_config, told, until
 
 SUITE = """
 name = "tui"
@@ -55,13 +55,14 @@ async def sim() -> Any:
     await host.stop()
 
 
-def setup(tmp_path: Path, sim: SimHost, reps: int = 3) -> tuple[FedRuntime, BenchScreen]:
+def setup(tmp_path: Path, sim: SimHost, reps: int = 3,
+          models: dict[str, ModelState] | None = None) -> tuple[FedRuntime, BenchScreen]:
     suites = tmp_path / "suites"
     suites.mkdir()
     (suites / "tui.toml").write_text(SUITE.format(reps=reps), encoding="utf-8")
     config = parse_config({"data_dir": str(tmp_path), "hosts": [
         {"name": "sim", "url": sim.url}]})
-    runtime = FedRuntime(config, host_events("sim", models={"fast": ModelState.READY}))
+    runtime = FedRuntime(config, host_events("sim", models=models or {"fast": ModelState.READY}))
     screen = BenchScreen(runtime, time.time, suite_dirs=[suites])
     return runtime, screen
 
@@ -99,6 +100,27 @@ async def test_run_shows_results_then_a_rerun_is_judged_against_the_baseline(
         runs = await store.runs()
         assert [r.status for r in runs] == ["done", "done"]
         assert runs[0].compared_to == runs[1].id
+
+
+async def test_another_pick_clears_the_last_pick_s_results_and_its_baseline_key(
+        tmp_path: Path, sim: SimHost) -> None:
+    """The table, charts and the run b would mark belong to one suite / host / model."""
+    runtime, screen = setup(tmp_path, sim, models={"fast": ModelState.READY,
+                                                   "other": ModelState.STOPPED})
+    async with runtime, Harness(screen).run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: screen.query_one("#pick-model").value == "fast", "picked")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BenchPlanModal), "the plan")
+        await pilot.press("y")
+        await until(pilot, lambda: "run 1: done" in status(screen) and not screen.running,
+                    "the run")
+        assert screen.query_one(DataTable).row_count == 2
+        screen.query_one("#pick-model", Select).value = "other"
+        await until(pilot, lambda: "no run of tui on sim / other yet" in status(screen),
+                    "the empty pick")
+        assert screen.query_one(DataTable).row_count == 0 and screen.last_run_id is None
+        await pilot.press("b")
+        await told(pilot, pilot.app, "No run yet for this host, model and suite")
 
 
 async def test_declining_the_plan_sends_nothing(tmp_path: Path, sim: SimHost) -> None:

@@ -320,18 +320,27 @@ class BenchScreen(Screen[None]):
     async def _load_latest(self) -> None:
         path, host, model = (self._picked("#pick-suite"), self._picked("#pick-host"),
                              self._picked("#pick-model"))
-        if not (path and host and model) or not self.database.exists():
+        # Whatever was on screen belonged to the previous pick: it goes, and so does the
+        # run b would make the baseline.
+        self.last_run_id = None
+        if not (path and host and model):
+            self._clear_results()
             return
         try:
             name = load_suite(Path(path)).name
-            store = await BenchStore.open(self.database)
-            try:
-                runs = await store.runs(host=host, model=model, suite_name=name, limit=1)
-                if runs:
-                    self.last_run_id = runs[0].id
-                    await self._show(store, await load_run(store, runs[0].id), None)
-            finally:
-                await store.close()
+            runs = []
+            if self.database.exists():
+                store = await BenchStore.open(self.database)
+                try:
+                    runs = await store.runs(host=host, model=model, suite_name=name, limit=1)
+                    if runs:
+                        self.last_run_id = runs[0].id
+                        await self._show(store, await load_run(store, runs[0].id), None)
+                finally:
+                    await store.close()
+            if not runs:
+                self._clear_results()
+                self.set_status(f"no run of {name} on {host} / {model} yet: r runs it")
         except (ConfigError, HistoryError) as exc:
             self.set_status(str(exc), problem=True)
 
@@ -377,6 +386,14 @@ class BenchScreen(Screen[None]):
         if run.polluted:
             summary += f"; POLLUTED by {len(run.foreign_requests)} foreign request(s)"
         self.set_status(summary, problem=verdict in ("FAIL", "UNSTABLE") or run.polluted)
+
+    def _clear_results(self) -> None:
+        self.query_one(DataTable).clear()
+        for widget in ("#chart-ttft", "#chart-tg", "#chart-history"):
+            plot = self.query_one(widget, PlotextPlot)
+            plot.plt.clear_data()
+            plot.plt.clear_figure()
+            plot.refresh()
 
     def _draw_charts(self, loaded: LoadedRun, history: Sequence[Any]) -> None:
         for widget, metric, title, unit in (("#chart-ttft", "ttft_ms", "TTFT p50", "ms"),
