@@ -2,9 +2,11 @@
 
 A run counts as *measured on this box* (`evidence.Grade.MEASURED`) only when it ran against a
 host that is this machine (the caller says which hosts those are): a decode speed measured on
-another box says nothing about this one. The value is the median over the run's cells of the
-server-reported decode rate (`tg_norm`), or the client's (`tg_client`) when the server did not
-say — the same figures the Bench screen shows.
+another box says nothing about this one. The value is the median over the run's
+single-stream cells (concurrency 1) of the server-reported decode rate (`tg_norm`), or the
+client's (`tg_client`) when the server did not say — the same figures the Bench screen
+shows. Cells at higher concurrency are left out: their per-request rate is a share of a
+batch, not the speed a person gets, which is what the ranking estimates.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ RUNS_PER_HOST = 200
 
 
 def decode_tps(cells: Sequence[CellSummary]) -> float | None:
-    """Median over valid cells of the median decode rate (server's, else the client's)."""
+    """Median over valid single-stream cells of the median decode rate (server's, else the
+    client's); None for a run that has no such cell."""
     values = []
     for cell in cells:
-        if cell.invalid:
+        if cell.invalid or cell.concurrency != 1:
             continue
         dist = cell.distributions.get("tg_norm") or cell.distributions.get("tg_client")
         if dist is not None and dist.count and dist.p50 > 0:
