@@ -67,3 +67,15 @@ def test_history_marks_the_baseline_and_skips_runs_without_a_rate() -> None:
     points = history_points(runs, baseline_id=1)
     assert [(p.run_id, p.decode, p.baseline) for p in points] == [(1, 100.0, True),
                                                                  (4, 80.0, False)]
+
+
+def test_history_follows_one_cell_across_runs() -> None:
+    """A run whose first cell was invalid must not contribute its c2 cell instead: that
+    per-request rate is a batch share and would chart as a regression."""
+    first = cell(64, 1, 20.0, 100.0)
+    runs = [(1, [first, cell(64, 2, 30.0, 60.0)]),
+            (2, [cell(64, 1, 20.0, 99.0, invalid="cache hit"), cell(64, 2, 30.0, 61.0)]),
+            (3, [cell(64, 1, 20.0, 98.0), cell(64, 2, 30.0, 59.0)])]
+    points = history_points(runs, baseline_id=None)
+    assert [(p.run_id, p.decode) for p in points] == [(1, 100.0), (3, 98.0)]
+    assert {p.cell for p in points} == {first.cell}

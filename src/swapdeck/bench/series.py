@@ -54,16 +54,21 @@ class HistoryPoint:
     run_id: int
     decode: float
     baseline: bool
+    cell: str
+    """The cell the value is from: the same one in every run of a history."""
 
 
 def history_points(runs: Sequence[tuple[int, Sequence[CellSummary]]],
                    baseline_id: int | None) -> list[HistoryPoint]:
-    """`runs` oldest first, each with its cells; a run whose first cell has no decode rate
-    (cancelled before it, every request failed) is left out."""
+    """`runs` oldest first, each with its cells. Every point is the same cell — the newest
+    run's first — since a c2 cell's per-request rate next to a c1 one would read as a
+    regression. A run where that cell is missing, invalid or has no decode rate (cancelled
+    before it, every request failed) is left out."""
+    key = next((cells[0].cell for _, cells in reversed(runs) if cells), None)
     points: list[HistoryPoint] = []
     for run_id, cells in runs:
-        valid = [c for c in cells if not c.invalid]
-        value = _decode_median(valid[0]) if valid else None
-        if value is not None:
-            points.append(HistoryPoint(run_id, value, run_id == baseline_id))
+        chosen = next((c for c in cells if c.cell == key), None)
+        value = _decode_median(chosen) if chosen is not None and not chosen.invalid else None
+        if value is not None and key is not None:
+            points.append(HistoryPoint(run_id, value, run_id == baseline_id, key))
     return points

@@ -420,6 +420,6 @@ class BenchScreen(Screen[None]):
                 plt.scatter([m[0] for m in marked], [m[1] for m in marked], marker="B",
                             label="baseline")
             plt.xticks(xs, [str(p.run_id) for p in history])
-        plt.title("decode t/s by run")
+        plt.title(f"decode t/s by run ({history[0].cell})" if history else "decode t/s by run")
         plt.xlabel("run")
         plot.refresh()
