@@ -3,6 +3,7 @@ baseline, verdict, cancel (llama-swap-api §1.1 inference, §1.3 `/running`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from textual.widgets import DataTable, Select, Static
 
 from swapdeck.bench.store import BenchStore
 from swapdeck.config import parse_config
-from swapdeck.events import ModelState
+from swapdeck.events import ActivityRecord, ActivityRecorded, ModelState
 from swapdeck.sim import SimHost, SimModel
 from swapdeck.tui.screens.bench import (
     PREFERRED_SUITE,
@@ -67,6 +68,12 @@ def setup(tmp_path: Path, sim: SimHost, reps: int = 3,
     return runtime, screen
 
 
+OWN_REQUEST = ActivityRecord(
+    remote_id=0, epoch=0, finished_at=0.0, model="fast", req_path="/v1/chat/completions",
+    status_code=200, content_type="text/event-stream", cache_tokens=0, input_tokens=64,
+    output_tokens=6, prompt_tps=4000.0, decode_tps=400.0, duration_ms=40)
+
+
 def status(screen: BenchScreen) -> str:
     return str(screen.query_one("#bench-status", Static).render())
 
@@ -89,8 +96,25 @@ async def test_run_shows_results_then_a_rerun_is_judged_against_the_baseline(
 
         await pilot.press("b")
         await until(pilot, lambda: "now the baseline" in status(screen), "baseline set")
+        # The host's activity now holds run 1's own requests (and one from someone else):
+        # only that one is traffic from others.
+        done = time.time()
+        runtime.hub.emit(ActivityRecorded("sim", done, tuple(
+            dataclasses.replace(OWN_REQUEST, remote_id=i, finished_at=done - 0.5)
+            for i in range(1, 13))))
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, BenchPlanModal), "the plan")
+        modal = pilot.app.screen
+        assert isinstance(modal, BenchPlanModal)
+        assert modal.recent == 0 and not modal.query("#plan-traffic")
+        await pilot.press("n")
+        await until(pilot, lambda: pilot.app.screen is screen, "the plan declined")
+        runtime.hub.emit(ActivityRecorded("sim", done + 10, (
+            dataclasses.replace(OWN_REQUEST, remote_id=99, finished_at=done + 10),)))
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BenchPlanModal), "the plan")
+        warning = str(pilot.app.screen.query_one("#plan-traffic", Static).render())
+        assert "finished 1 request(s) from others" in warning
         await pilot.press("y")
         await until(pilot, lambda: "run 2: done" in status(screen), "the rerun", timeout_s=30)
         assert "against baseline run 1" in status(screen)

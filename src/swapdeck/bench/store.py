@@ -229,6 +229,12 @@ class BenchStore:
                                  "ORDER BY started_at DESC, id DESC LIMIT ?", [*args, limit])
         return [_run_from_row(row) for row in rows]
 
+    async def run_windows(self, host: str, since: float) -> list[tuple[float, float | None]]:
+        """(start, finish) of this host's runs still going at or after `since`: requests
+        that finished inside one were swapdeck's own, not traffic from others."""
+        return [(r.started_at, r.finished_at) for r in await self.runs(host=host, limit=20)
+                if r.finished_at is None or r.finished_at >= since]
+
     async def samples(self, run_id: int, *, include_probes: bool = False) -> list[RequestSample]:
         probe = "" if include_probes else "AND cell != 'probe' "
         rows = await self._fetch(f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM bench_samples "

@@ -277,8 +277,7 @@ async def _run_watched(args: argparse.Namespace, suite: Suite, targets: list[Ben
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)  # the activity reconcile follows the first events
         now = time.time()
-        own = [(r.started_at, r.finished_at) for r in await store.runs(host=host.name, limit=20)
-               if (r.finished_at or now) >= now - RECENT_TRAFFIC_S]
+        own = await store.run_windows(host.name, since=now - RECENT_TRAFFIC_S)
         recent = recent_requests(state.host(host.name).activity, now, own_runs=own)
         if recent and not args.yes and not await _confirm(host.name, recent):
             raise BenchError(f"{host.name} finished {recent} request(s) in the last minute; "

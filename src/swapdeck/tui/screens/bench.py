@@ -32,9 +32,14 @@ from swapdeck.bench.runner import BenchError, Progress
 from swapdeck.bench.series import by_concurrency, history_points
 from swapdeck.bench.session import run_and_store
 from swapdeck.bench.store import BenchStore
-from swapdeck.bench.suite import load_suite
+from swapdeck.bench.suite import Suite, load_suite
 from swapdeck.bench.target import target_for_host
-from swapdeck.bench.traffic import foreign_inflight_ids, new_marker, recent_requests
+from swapdeck.bench.traffic import (
+    RECENT_TRAFFIC_S,
+    foreign_inflight_ids,
+    new_marker,
+    recent_requests,
+)
 from swapdeck.config import ConfigError, default_config_dir
 from swapdeck.events import Liveness, ModelState
 from swapdeck.history.values import HistoryError
@@ -236,15 +241,30 @@ class BenchScreen(Screen[None]):
         except ConfigError as exc:
             self.set_status(str(exc), problem=True)
             return
+        self._confirm_run(Path(path), suite, host, model)
+
+    @work(exclusive=True, group="bench-confirm", exit_on_error=False)
+    async def _confirm_run(self, path: Path, suite: Suite, host: str, model: str) -> None:
+        """The plan, with the host's recent traffic from others (not swapdeck's own runs,
+        which the store remembers) — then the run, if the person says yes."""
         activity = self.runtime.state.host(host).activity
         plan = plan_run(suite, model, activity)
-        recent = recent_requests(activity, self.clock())
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._run(Path(path), host, model)
-
-        self.app.push_screen(BenchPlanModal(suite.name, host, model, plan, recent), answered)
+        now = self.clock()
+        own: list[tuple[float, float | None]] = []
+        if self.database.exists():
+            try:
+                store = await BenchStore.open(self.database)
+                try:
+                    own = await store.run_windows(host, since=now - RECENT_TRAFFIC_S)
+                finally:
+                    await store.close()
+            except HistoryError as exc:
+                self.set_status(str(exc), problem=True)
+                return
+        recent = recent_requests(activity, now, own_runs=own)
+        modal = BenchPlanModal(suite.name, host, model, plan, recent)
+        if await self.app.push_screen_wait(modal):
+            self._run(path, host, model)
 
     def action_cancel(self) -> None:
         if self.running:
