@@ -120,6 +120,11 @@ async def test_run_shows_results_then_a_rerun_is_judged_against_the_baseline(
         assert "against baseline run 1" in status(screen)
         verdicts = {str(table.get_row_at(i)[-2]) for i in range(table.row_count)}
         assert verdicts <= {"PASS", "WARN", "UNSTABLE"} and verdicts  # never FAIL on a rerun
+        # Reloaded from the store (here: b on run 2), each cell keeps its verdict.
+        await pilot.press("b")
+        await until(pilot, lambda: "run 2 is now the baseline" in status(screen), "run 2")
+        again = {str(table.get_row_at(i)[-2]) for i in range(table.row_count)}
+        assert again == verdicts
     async with await BenchStore.open(tmp_path / "history.sqlite") as store:
         runs = await store.runs()
         assert [r.status for r in runs] == ["done", "done"]

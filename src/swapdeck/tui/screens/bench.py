@@ -27,7 +27,7 @@ from textual_plotext import PlotextPlot
 
 from swapdeck.bench.plan import RunPlan, plan_run
 from swapdeck.bench.render import CELL_HEADER, cell_rows
-from swapdeck.bench.report import Judgement, LoadedRun, load_run
+from swapdeck.bench.report import Judgement, LoadedRun, judge_stored, load_run
 from swapdeck.bench.runner import BenchError, Progress
 from swapdeck.bench.series import by_concurrency, history_points
 from swapdeck.bench.session import run_and_store
@@ -355,7 +355,7 @@ class BenchScreen(Screen[None]):
                     runs = await store.runs(host=host, model=model, suite_name=name, limit=1)
                     if runs:
                         self.last_run_id = runs[0].id
-                        await self._show(store, await load_run(store, runs[0].id), None)
+                        await self._show_stored(store, runs[0].id)
                 finally:
                     await store.close()
             if not runs:
@@ -370,7 +370,7 @@ class BenchScreen(Screen[None]):
             store = await BenchStore.open(self.database)
             try:
                 run = await store.set_baseline(run_id, now=self.clock())
-                await self._show(store, await load_run(store, run_id), None)
+                await self._show_stored(store, run_id)
             finally:
                 await store.close()
             self.set_status(f"run {run.id} is now the baseline for {run.host} / {run.model} / "
@@ -379,6 +379,15 @@ class BenchScreen(Screen[None]):
             self.set_status(str(exc), problem=True)
 
     # ------------------------------------------------------------------ drawing
+
+    async def _show_stored(self, store: BenchStore, run_id: int) -> None:
+        """A stored run with its per-cell verdicts, judged again against the run it was
+        compared to (the store keeps the overall verdict; the judging is deterministic)."""
+        loaded = await load_run(store, run_id)
+        compared_to = loaded.run.compared_to
+        judgement = (await judge_stored(store, compared_to, run_id)
+                     if compared_to is not None and compared_to != run_id else None)
+        await self._show(store, loaded, judgement)
 
     async def _show(self, store: BenchStore, loaded: LoadedRun,
                     judgement: Judgement | None) -> None:
