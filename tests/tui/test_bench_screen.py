@@ -14,16 +14,12 @@ from textual.app import App
 from textual.widgets import DataTable, Select, Static
 
 from swapdeck.bench.store import BenchStore
+from swapdeck.bench.suite_dirs import PREFERRED_SUITE, bundled_suites_dir, find_suites
 from swapdeck.config import parse_config
 from swapdeck.events import ActivityRecord, ActivityRecorded, ModelState
 from swapdeck.sim import SimHost, SimModel
-from swapdeck.tui.screens.bench import (
-    PREFERRED_SUITE,
-    BenchPlanModal,
-    BenchScreen,
-    bundled_suites_dir,
-    find_suites,
-)
+from swapdeck.tui.bench_modals import BenchPlanModal
+from swapdeck.tui.screens.bench import BenchScreen
 from tests.tui.conftest import FedRuntime, host_events, make_config, told, until
 
 SUITE = """

@@ -19,13 +19,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Label, ProgressBar, Select, Static
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, ProgressBar, Select, Static
 from textual_plotext import PlotextPlot
 
-from swapdeck.bench.plan import RunPlan, plan_run
+from swapdeck.bench.plan import plan_run
 from swapdeck.bench.render import CELL_HEADER, cell_rows
 from swapdeck.bench.report import Judgement, LoadedRun, judge_stored, load_run
 from swapdeck.bench.runner import BenchError, Progress
@@ -33,6 +32,7 @@ from swapdeck.bench.series import by_concurrency, history_points
 from swapdeck.bench.session import run_and_store
 from swapdeck.bench.store import BenchStore
 from swapdeck.bench.suite import Suite, load_suite
+from swapdeck.bench.suite_dirs import PREFERRED_SUITE, default_suite_dirs, find_suites
 from swapdeck.bench.target import target_for_host
 from swapdeck.bench.traffic import (
     RECENT_TRAFFIC_S,
@@ -40,46 +40,17 @@ from swapdeck.bench.traffic import (
     new_marker,
     recent_requests,
 )
-from swapdeck.config import ConfigError, default_config_dir
+from swapdeck.config import ConfigError
 from swapdeck.events import Liveness, ModelState
 from swapdeck.history.values import HistoryError
-from swapdeck.tui.clock import Clock, format_duration
+from swapdeck.tui.bench_modals import BenchPlanModal
+from swapdeck.tui.clock import Clock
 from swapdeck.tui.screens import RuntimeLike
 
 DRAW_INTERVAL_S = 0.1
 HISTORY_RUNS = 20
 VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "UNSTABLE": "bold magenta",
                  "FAIL": "bold white on red"}
-
-
-def bundled_suites_dir() -> Path | None:
-    """The shipped suites: inside the installed package (the wheel carries them), else the
-    source checkout's `sample-configs/suites/`."""
-    package = Path(__file__).resolve().parents[2]
-    for candidate in (package / "bench" / "suites",
-                      package.parents[1] / "sample-configs" / "suites"):
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-def default_suite_dirs() -> list[Path]:
-    """The user's suites first: one with a shipped suite's file name replaces it."""
-    bundled = bundled_suites_dir()
-    return [default_config_dir() / "suites", *([bundled] if bundled else [])]
-
-
-PREFERRED_SUITE = "smoke.toml"
-"""Picked when the screen opens: the shortest shipped suite, a first look in seconds."""
-
-
-def find_suites(dirs: Sequence[Path]) -> list[Path]:
-    found: dict[str, Path] = {}
-    for folder in dirs:
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.toml")):
-                found.setdefault(path.name, path)
-    return list(found.values())
 
 
 def first_connected_host(runtime: RuntimeLike) -> str | None:
@@ -93,43 +64,6 @@ def first_connected_host(runtime: RuntimeLike) -> str | None:
 
 def verdict_text(verdict: str | None) -> Text:
     return Text(verdict or "—", style=VERDICT_STYLE.get(verdict or "", "dim"))
-
-
-class BenchPlanModal(ModalScreen[bool]):
-    """The plan before anything is sent: y / Enter runs it, n / Esc does not."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Run", id="bench.plan.yes"),
-        Binding("n,escape", "answer(False)", "Cancel", id="bench.plan.no"),
-    ]
-
-    def __init__(self, suite: str, host: str, model: str, plan: RunPlan, recent: int) -> None:
-        super().__init__(classes="swapdeck-modal")
-        self.lines = [f"{plan.cells} cell(s), {plan.requests} requests (warmups included)",
-                      "estimated duration: " + (f"up to {format_duration(plan.estimated_s)}"
-                                                if plan.estimated_s is not None else "unknown")
-                      + f" ({plan.basis})"]
-        self.title_text = f"Run suite {suite} on {host} / {model}?"
-        self.recent = recent
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label(Content.styled(self.title_text, "bold"), id="plan-title")
-            yield Static("\n".join(self.lines), id="plan-body")
-            if self.recent:
-                yield Static(Content.styled(
-                    f"This host finished {self.recent} request(s) from others in the last "
-                    "minute: their load will skew the numbers.", "$warning"), id="plan-traffic")
-            with Horizontal(id="buttons"):
-                yield Button("Run (y)", id="yes", variant="primary")
-                yield Button("Cancel (n)", id="no")
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
 
 
 class BenchScreen(Screen[None]):
