@@ -14,7 +14,12 @@ from textual.app import App
 from textual.widgets import DataTable, Select, Static
 
 from swapdeck.bench.store import BenchStore
-from swapdeck.bench.suite_dirs import PREFERRED_SUITE, bundled_suites_dir, find_suites
+from swapdeck.bench.suite_dirs import (
+    PREFERRED_SUITE,
+    bundled_suites_dir,
+    find_suites,
+    resolve_suite,
+)
 from swapdeck.config import parse_config
 from swapdeck.events import ActivityRecord, ActivityRecorded, ModelState
 from swapdeck.sim import SimHost, SimModel
@@ -192,9 +197,16 @@ async def test_the_screen_opens_with_something_runnable_picked(tmp_path: Path) -
         assert screen.query_one("#pick-host").value == "gpu2"
 
 
-def test_the_shipped_suites_are_found_beside_the_code() -> None:
+def test_the_shipped_suites_are_found_beside_the_code_and_by_name(tmp_path: Path) -> None:
     bundled = bundled_suites_dir()
     assert bundled is not None and (bundled / PREFERRED_SUITE).is_file()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "smoke.toml").write_text(SUITE.format(reps=3), encoding="utf-8")
+    assert resolve_suite(Path("smoke"), [mine, bundled]) == mine / "smoke.toml"
+    assert resolve_suite(Path("sweep.toml"), [mine, bundled]) == bundled / "sweep.toml"
+    assert resolve_suite(Path("nope"), [mine, bundled]) == Path("nope")
+    assert resolve_suite(Path("sub/smoke"), [mine, bundled]) == Path("sub/smoke")
 
 
 def test_suites_are_found_by_name_first_folder_wins(tmp_path: Path) -> None:

@@ -40,3 +40,15 @@ def find_suites(dirs: Sequence[Path]) -> list[Path]:
             for path in sorted(folder.glob("*.toml")):
                 found.setdefault(path.name, path)
     return list(found.values())
+
+
+def resolve_suite(given: Path, dirs: Sequence[Path] | None = None) -> Path:
+    """A suite argument as a file: a path that exists as given, else a name (`smoke`,
+    `smoke.toml`) looked up in the suite folders — so `swapdeck bench run smoke` works on a
+    wheel install, where the shipped suites live inside the package. Unknown names come
+    back unchanged, for the loader to report as a missing file."""
+    if given.exists() or given.parent != Path("."):
+        return given
+    name = given.name if given.suffix == ".toml" else f"{given.name}.toml"
+    found = {p.name: p for p in find_suites(default_suite_dirs() if dirs is None else dirs)}
+    return found.get(name, given)

@@ -21,6 +21,7 @@ from swapdeck.bench.runner import BenchError, Progress, ProgressFn
 from swapdeck.bench.session import SessionResult, run_and_store
 from swapdeck.bench.store import BenchStore
 from swapdeck.bench.suite import Suite, load_suite
+from swapdeck.bench.suite_dirs import resolve_suite
 from swapdeck.bench.target import BenchTarget, Via, target_for_host, target_for_url
 from swapdeck.bench.traffic import (
     RECENT_TRAFFIC_S,
@@ -46,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = bench.add_subparsers(dest="bench_command", metavar="ACTION", required=True)
 
     run = sub.add_parser("run", help="run a suite (TOML) and store every sample")
-    run.add_argument("suite", type=Path)
+    run.add_argument("suite", type=Path,
+                     help="a suite file, or the name of one in ~/.config/swapdeck/suites or "
+                     "the shipped suites (smoke, sweep, warm-cache)")
     run.add_argument("--host", default=None, help="a host from the config (default: the "
                      "suite's target.host, or the only host)")
     run.add_argument("--model", default=None, help="one model (default: the suite's models)")
@@ -215,6 +218,7 @@ def _models(suite: Suite, wanted: str | None, *, url: bool) -> list[str | None]:
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        args.suite = resolve_suite(args.suite)
         suite = load_suite(args.suite)
     except ConfigError as exc:
         return _fail(str(exc))
