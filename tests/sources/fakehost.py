@@ -43,6 +43,9 @@ class FakeHost:
     running: str = RUNNING
     running_failures: int = 0
     without_health: tuple[str, ...] = ()
+    wol_health: bool = False
+    """Serve `/wol-health` (§1.7) too; without it the route is a 404, as on a host that
+    predates it."""
     """Models whose server has no `/health` (an upstream other than llama-server)."""
     """How many `/running` reads answer 503 before the body is served."""
     on_connect: Callable[[], list[bytes]] = list
@@ -66,6 +69,8 @@ class FakeHost:
     async def start(self) -> str:
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get("/health", self._health)
+        if self.wol_health:
+            app.router.add_get("/wol-health", self._health)
         app.router.add_get("/api/version", self._version)
         app.router.add_get("/api/events", self._events)
         app.router.add_get("/api/metrics/activity", self._activity)
@@ -114,7 +119,7 @@ class FakeHost:
         query = request.raw_path.partition("?")[2]  # as sent, before any decoding
         self.requests.append((request.method, request.path, query))
         authorized = request.headers.get("Authorization") == f"Bearer {self.api_key}"
-        if self.api_key and request.path != "/health" and not authorized:
+        if self.api_key and request.path not in ("/health", "/wol-health") and not authorized:
             return web.Response(status=401, text=AUTH_ERROR_V250,
                                 content_type="application/json",
                                 headers={"WWW-Authenticate": 'Basic realm="llama-swap"'})

@@ -397,6 +397,22 @@ async def test_rest_restart_within_the_same_second(start_host: StartHost) -> Non
     assert len(rec.of(GapSuspected)) == 1
 
 
+async def test_health_probes_stay_out_of_the_host_s_proxy_log(start_host: StartHost) -> None:
+    """§0: every request but `/wol-health`, `/api/performance` and `/metrics` is a proxy log
+    line; §1.7: `/wol-health` answers like `/health`. A host without it (a 404) is probed on
+    `/health` from then on."""
+    modern = await start_host(wol_health=True)
+    older = await start_host()
+    for host in (modern, older):
+        conn = connector(host)
+        try:
+            assert await conn.health() and await conn.health()
+        finally:
+            await conn.aclose()
+    assert [path for _, path, _ in modern.requests] == ["/wol-health", "/wol-health"]
+    assert [path for _, path, _ in older.requests] == ["/wol-health", "/health", "/health"]
+
+
 async def test_warm_loads_a_model_that_does_not_chat(start_host: StartHost) -> None:
     """§1.5: an embeddings or rerank server rejects a chat completion, and one with no
     `/health` still answers `/upstream` once loaded: both count as warmed."""

@@ -42,6 +42,7 @@ from swapdeck.sources.reconnect import Breaker, ReconnectPolicy, RetryPlan
 from swapdeck.sources.rest import (
     AuthFailed,
     ConnectorStats,
+    HealthPath,
     HostFailure,
     JsonGet,
     get_health,
@@ -90,6 +91,7 @@ class LlamaSwapConnector:
         self._rng = rng if rng is not None else random.Random()
         self._clock = clock
         self._policy = policy if policy is not None else ReconnectPolicy()
+        self._health_path = HealthPath()
         self._breaker = Breaker(self._policy)
         self._intake = ActivityIntake(host.name, ActivityLedger.from_resume(resume))
         self._profile = profile
@@ -293,7 +295,7 @@ class LlamaSwapConnector:
             await asyncio.sleep(self.config.health_interval_s)
             if self.stats.frames_ok + self.stats.frames_malformed != frames_before:
                 continue
-            await get_health(session, HEALTH_TIMEOUT_S)
+            await get_health(session, HEALTH_TIMEOUT_S, self._health_path)
             self._touch()
 
     async def _follow_activity(self, get: JsonGet, emit: Emit,
@@ -401,7 +403,7 @@ class LlamaSwapConnector:
             client = self._get_client()
         except ConfigError:
             return False
-        ok = await actions.health(client, HEALTH_TIMEOUT_S)
+        ok = await actions.health(client, HEALTH_TIMEOUT_S, self._health_path)
         if ok:
             self._touch()
         return ok

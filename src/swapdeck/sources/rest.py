@@ -87,13 +87,39 @@ async def get_json(session: aiohttp.ClientSession, path: str, *,
         raise HostFailure(f"{path}: expected JSON, got {body[:60]!r}") from None
 
 
-async def get_health(session: aiohttp.ClientSession, timeout_s: float) -> None:
-    """`GET /health` (no auth, §1.7) answered 200, or HostFailure saying what it was."""
-    try:
-        async with session.get(relative("/health"), allow_redirects=False,
-                               timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
-            status, body = response.status, await response.read()
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise HostFailure(f"health check: {describe_transport_error(exc)}") from None
+class HealthPath:
+    """Which unauthenticated liveness route to probe (§1.7). `/wol-health` is left out of
+    llama-swap's access log (§0) and `/health` is not: probing a quiet stream every
+    `health_interval_s` on `/health` would write a line each time and push the rest of
+    the host's 100 KiB proxy history (§1.6) out within hours. A host that answers 404 for
+    `/wol-health` (the doc gives no version for it) is probed on `/health` from then on."""
+
+    FIRST = "/wol-health"
+    FALLBACK = "/health"
+
+    def __init__(self) -> None:
+        self.path = self.FIRST
+
+    def missing(self, status: int) -> bool:
+        """True (and `/health` from now on) when `status` says the route is not there."""
+        if status in (404, 405) and self.path == self.FIRST:
+            self.path = self.FALLBACK
+            return True
+        return False
+
+
+async def get_health(session: aiohttp.ClientSession, timeout_s: float,
+                     route: HealthPath | None = None) -> None:
+    """The liveness route (no auth, §1.7) answered 200, or HostFailure saying what it was."""
+    route = route or HealthPath()
+    while True:
+        try:
+            async with session.get(relative(route.path), allow_redirects=False,
+                                   timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+                status, body = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise HostFailure(f"health check: {describe_transport_error(exc)}") from None
+        if not route.missing(status):
+            break
     if status != 200:
         raise HostFailure(http_failure("health check", status, body))
