@@ -21,10 +21,13 @@ class TokenCounts:
     output_tokens: int
     prompt_per_second: float
     tokens_per_second: float
+    draft_tokens: int = UNKNOWN
+    """-1: no speculative decoding (the simulated servers never draft)."""
+    draft_acc_tokens: int = UNKNOWN
 
 
-FAILED_TOKENS = TokenCounts(0, 0, 0, 0.0, 0.0)
-"""Non-200 or unparseable bodies: token fields 0, not -1 (§3.1)."""
+FAILED_TOKENS = TokenCounts(0, 0, 0, 0.0, 0.0, draft_tokens=0, draft_acc_tokens=0)
+"""Non-200 or unparseable bodies: all token fields 0, not -1 (§3.1, §12)."""
 
 
 def tokens_from_timings(timings: Timings) -> TokenCounts:
@@ -82,8 +85,8 @@ def render_record(traits: EraTraits, record_id: int, done: Completed, *, has_cap
         "resp_content_type": done.content_type, "resp_status_code": done.status,
         "tokens": {
             "cache_tokens": tokens.cache_tokens,
-            "draft_tokens": UNKNOWN,
-            "draft_acc_tokens": UNKNOWN,
+            "draft_tokens": tokens.draft_tokens,
+            "draft_acc_tokens": tokens.draft_acc_tokens,
             "input_tokens": tokens.input_tokens,
             "output_tokens": tokens.output_tokens,
             "prompt_per_second": tokens.prompt_per_second,
