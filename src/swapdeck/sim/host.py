@@ -32,8 +32,11 @@ class SimHost:
     def __init__(self, era: Era | str, *, name: str = "sim", seed: int = 0,
                  api_key: str | None = None, models: Sequence[SimModel] | None = None,
                  gpus: int = 1, perf_every_s: float = 5.0, metrics_max_in_memory: int = 1000,
-                 persistent_store: bool = True, capture_buffer_mb: int = 5,
+                 persistent_store: bool = False, capture_buffer_mb: int = 5,
                  build: str = "6497", build_commit: str = "cd08fc3e") -> None:
+        """`persistent_store=False` is llama-swap's default (§3.2): an in-memory activity
+        store pruned to the newest `metrics_max_in_memory` rows, whose ids restart with the
+        process (§12). True is a host configured with `store.path`."""
         if perf_every_s <= 0:
             raise ValueError(f"perf_every_s must be > 0, got {perf_every_s}")
         self.era = parse_era(era)
