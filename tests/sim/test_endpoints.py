@@ -26,6 +26,7 @@ GET_MATRIX = {
     "/api/hardware": {"v250"},
     "/logs": set(ALL_ERAS),
     "/health": set(ALL_ERAS),
+    "/api/profiles": {"v250"},
 }
 
 
@@ -47,6 +48,17 @@ async def test_endpoint_matrix(make_host: HostFactory, era: str) -> None:
             assert cancel.text.startswith("404 page not found")
         else:  # route exists, request does not
             assert cancel.json()["error"] == "request not found"
+
+
+async def test_profiles_v241(make_host: HostFactory) -> None:
+    """§1.7: GET /api/profiles and PUT /api/profiles/active; clearing says so on SSE."""
+    host = await make_host("v250")
+    async with client_for(host) as client:
+        assert (await client.get("/api/profiles")).json() == {"active": None, "profiles": []}
+        cleared = await client.put("/api/profiles/active", json={"name": None})
+        assert cleared.status_code == 200 and cleared.json() == {"active": None}
+        unknown = await client.put("/api/profiles/active", json={"name": "coding"})
+        assert unknown.status_code == 404 and "coding" in unknown.json()["error"]
 
 
 @pytest.mark.parametrize("era", ALL_ERAS)

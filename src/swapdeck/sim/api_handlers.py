@@ -150,6 +150,26 @@ async def logs(core: HostCore, request: web.Request, _: dict[str, str]) -> web.R
     return to_response(text_reply(core.logs.proxy.history()))
 
 
+async def profiles(core: HostCore, request: web.Request, _: dict[str, str]) -> web.Response:
+    """§1.7 (v241+): the simulated config defines no profiles, so none is ever active."""
+    return _json(core, {"active": None, "profiles": []})
+
+
+async def set_profile(core: HostCore, request: web.Request, _: dict[str, str]) -> web.Response:
+    """§1.7: `{"name": null}` clears the active profile (and says so on SSE, §2.2). The
+    simulated config has no profiles, so any name is unknown; the doc gives no error text
+    for that, so this one (a 404 in the era's error shape) is the simulator's own."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return _error(core, request, 400, "invalid JSON body")
+    name = body.get("name") if isinstance(body, dict) else None
+    if name is not None:
+        return _error(core, request, 404, f"profile not found: {name}")
+    core.bus.publish("profileChanged", {"active": None})
+    return _json(core, {"active": None})
+
+
 def _perf(traits: EraTraits) -> bool:
     return traits.performance
 
@@ -175,4 +195,6 @@ ROUTES: list[Route] = [
     route("GET", "/api/hardware", hardware, lambda t: t.hardware),
     route("POST", "/api/inflight/{id}/cancel", cancel_inflight, lambda t: t.inflight_cancel),
     route("GET", "/logs", logs),
+    route("GET", "/api/profiles", profiles, lambda t: t.profiles),
+    route("PUT", "/api/profiles/active", set_profile, lambda t: t.profiles),
 ]
