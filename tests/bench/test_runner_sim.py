@@ -52,6 +52,14 @@ async def test_a_small_grid_runs_end_to_end(make_sim: SimFactory) -> None:
     assert [c.requests for c in cells] == [3, 6]
     assert cells[1].distributions["ttft_ms"].count == 6
 
+    # In the host's proxy log (§0): the probes say they are swapdeck's own reads, the
+    # requests carry the run's marker, so both are told apart from others' traffic.
+    access = [line for line in host.core.logs.proxy.history().splitlines() if "Request" in line]
+    probes = [line for line in access if '"GET ' in line]
+    posts = [line for line in access if '"POST ' in line]
+    assert probes and all('"swapdeck"' in line for line in probes)
+    assert len(posts) >= 12 and all(f"({runner.marker})" in line for line in posts)
+
 
 async def test_model_load_is_measured_apart_from_ttft(make_sim: SimFactory) -> None:
     """`fast` loads in 0.3 s; the cold probe pays it, the warm one does not."""

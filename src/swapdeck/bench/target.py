@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from swapdeck.config import HostConfig
-from swapdeck.sources.http import CONNECT_TIMEOUT_S, tls_verification
+from swapdeck.sources.http import CONNECT_TIMEOUT_S, USER_AGENT, tls_verification
 
 
 class Via(StrEnum):
@@ -49,7 +49,9 @@ class BenchTarget:
         return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
     def client(self, *, max_connections: int) -> httpx.AsyncClient:
-        headers = {"Accept": "application/json"}
+        # Its own reads (/running, /api/hardware) say they are swapdeck's; bench requests
+        # replace the agent with one that carries the run's marker (traffic.py).
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         limits = httpx.Limits(max_connections=max_connections,
