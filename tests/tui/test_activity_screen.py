@@ -17,7 +17,9 @@ from swapdeck.events import (
 )
 from swapdeck.history.store import HistoryStore
 from swapdeck.tui.screens.activity import ActivityScreen
+from swapdeck.tui.widgets.activity_filter_bar import ActivityFilterBar
 from swapdeck.tui.widgets.activity_table import ActivityTable
+from swapdeck.tui.widgets.activity_window import ActivityFilter
 from tests.tui.conftest import NOW, FedRuntime, make_app, make_config, screen_text, wait_for_mode
 from tests.tui.test_activity_support import (
     ScreenHarness,
@@ -203,6 +205,19 @@ async def test_inflight_panel_lists_running_requests_across_hosts() -> None:
         assert "POST /v1/chat/completions" in lines[first]
         assert "2.0s" in lines[first + 1] and "waiting" in lines[first + 1]
         assert "· old 3 (count only)" in text
+
+        # Errors-only is about finished requests: the panel stays as it is. A model filter
+        # narrows it at once (the count-only host cannot say which model it serves).
+        screen = app.screen
+        assert isinstance(screen, ActivityScreen)
+        await pilot.press("e")
+        await until(pilot, lambda: screen.filter.errors_only)
+        assert "In flight: 5 on 2 hosts" in screen_text(app)
+        screen.post_message(ActivityFilterBar.Changed(
+            ActivityFilter(None, "gemma-3-12b", errors_only=True)))
+        await until(pilot, lambda: "In flight: 1" in screen_text(app))
+        assert "In flight: 1 on 1 host" in screen_text(app)
+        assert "qwen3-30b" not in screen_text(app).split("In flight")[1].splitlines()[1]
 
 
 async def test_model_filter_offers_catalog_and_seen_models() -> None:

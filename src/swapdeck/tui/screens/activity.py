@@ -95,6 +95,8 @@ class ActivityScreen(Screen[None]):
         self._stats_scheduled = False
         self._status_text = ""
         self._inflight_at = 0.0
+        self._inflight_scope: tuple[str | None, str | None] | None = None
+        """The (host, model) filter the in-flight panel was last drawn for."""
 
     def compose(self) -> ComposeResult:
         yield ActivityFilterBar(id="activity-filters")
@@ -195,7 +197,10 @@ class ActivityScreen(Screen[None]):
         self.table.show(self._window.rows, at_top=True)
         self._update_filter_options()
         self._update_stats(force=True)
-        self._update_inflight()
+        if (self.filter.host, self.filter.model) != self._inflight_scope:
+            # The panel shows only host and model filters (errors are finished requests);
+            # otherwise its own cadence keeps it fresh, and a key is answered sooner.
+            self._update_inflight()
         self._update_status()
 
     def _note_models(self, rows: Sequence[FeedRow]) -> None:
@@ -225,6 +230,7 @@ class ActivityScreen(Screen[None]):
 
     def _update_inflight(self) -> None:
         self._inflight_at = time.monotonic()
+        self._inflight_scope = (self.filter.host, self.filter.model)
         names = hosts_of(self.runtime.state, [h.name for h in self.runtime.config.hosts])
         panel = self.query_one(InflightPanel)
         picture = inflight_picture(self.runtime.state, names, self.filter, self.clock(),
