@@ -185,3 +185,34 @@ async def test_upstream_passthrough_loads_the_model(make_host: HostFactory) -> N
         assert host.core.procs.procs["beta"].state.value == "ready"
         await client.post("/upstream/alpha/v1/chat/completions", json=_chat(stream=False))
     assert _last_record(host)["model"] == "alpha"
+
+
+async def test_the_rest_of_the_inference_routes_are_routed_like_any_other(
+        make_host: HostFactory) -> None:
+    """§1.1: llama-swap routes /v1/rerank, /v1/messages … by the body's model (loading it,
+    recording the request); the simulated llama-server has no such endpoint and answers its
+    own 404, which llama-swap passes through and records (§3.1). Versionless /v/… paths are
+    the /v1/… ones."""
+    host = await make_host("v250")
+    async with client_for(host) as client:
+        rerank = await client.post("/v1/rerank", json={"model": "alpha", "query": "q",
+                                                       "documents": ["a"]})
+        assert rerank.status_code == 404
+        assert rerank.json()["error"]["message"] == "File Not Found"  # upstream's, not Go's
+        record = _last_record(host)
+        assert (record["req_path"], record["resp_status_code"]) == ("/v1/rerank", 404)
+        assert record["error_msg"] == "File Not Found"
+        unknown = await client.post("/v1/messages", json={"model": "nope"})
+        assert unknown.status_code == 404 and "no router for requested model" in unknown.text
+        chat = await client.post("/v/chat/completions", json=_chat(stream=False))
+        assert chat.status_code == 200 and chat.json()["choices"][0]["message"]["content"]
+        assert _last_record(host)["req_path"] == "/v/chat/completions"
+
+
+async def test_older_eras_serve_only_the_long_standing_inference_routes(
+        make_host: HostFactory) -> None:
+    """§1.1 lists the full set at HEAD without versions; older eras claim none of it."""
+    host = await make_host("v236")
+    async with client_for(host) as client:
+        response = await client.post("/v1/rerank", json={"model": "alpha"})
+    assert response.status_code == 404 and response.text.startswith("404 page not found")

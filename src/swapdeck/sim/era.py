@@ -48,6 +48,10 @@ class EraTraits:
     capture_req_path: bool  # captures carry req_path (the record does from v209)
     reload_keeps_activity: bool  # the store outlives a config reload, v236+ (§12)
     reload_keeps_logs: bool  # log monitors outlive a reload; emptied by the gin era (§12)
+    all_inference_routes: bool
+    """§1.1's full list (`/v1/rerank`, `/v1/messages`, `/v/...`, audio, images): the doc gives
+    it at HEAD with no versions, so only the newest era claims it; older ones serve the four
+    long-standing routes."""
 
     @property
     def sse_buffer(self) -> int:
@@ -63,7 +67,7 @@ _TRAITS: dict[Era, EraTraits] = {
         models_status=False, model_meta_type=False, models_alias=False,
         status_capabilities=False, status_aliases=False, ui_config=False, profiles=False,
         hardware=False, inflight_cancel=False, capture_req_path=False,
-        reload_keeps_activity=False, reload_keeps_logs=False,
+        reload_keeps_activity=False, reload_keeps_logs=False, all_inference_routes=False,
     ),
     Era.V230: EraTraits(
         version="v230", build_date="2026-04-17T09:02:13Z", gin=False, flat_records=False,
@@ -72,7 +76,7 @@ _TRAITS: dict[Era, EraTraits] = {
         models_status=False, model_meta_type=False, models_alias=False,
         status_capabilities=False, status_aliases=False, ui_config=False, profiles=False,
         hardware=False, inflight_cancel=False, capture_req_path=True,
-        reload_keeps_activity=False, reload_keeps_logs=True,
+        reload_keeps_activity=False, reload_keeps_logs=True, all_inference_routes=False,
     ),
     Era.V236: EraTraits(
         version="v236", build_date="2026-06-05T14:40:51Z", gin=False, flat_records=False,
@@ -81,7 +85,7 @@ _TRAITS: dict[Era, EraTraits] = {
         models_status=True, model_meta_type=False, models_alias=False,
         status_capabilities=False, status_aliases=True, ui_config=False, profiles=False,
         hardware=False, inflight_cancel=True, capture_req_path=True,
-        reload_keeps_activity=True, reload_keeps_logs=True,
+        reload_keeps_activity=True, reload_keeps_logs=True, all_inference_routes=False,
     ),
     Era.V250: EraTraits(
         version="v250", build_date="2026-08-14T16:05:37Z", gin=False, flat_records=False,
@@ -90,7 +94,7 @@ _TRAITS: dict[Era, EraTraits] = {
         models_status=True, model_meta_type=True, models_alias=True,
         status_capabilities=True, status_aliases=True, ui_config=True, profiles=True,
         hardware=True, inflight_cancel=True, capture_req_path=True,
-        reload_keeps_activity=True, reload_keeps_logs=True,
+        reload_keeps_activity=True, reload_keeps_logs=True, all_inference_routes=True,
     ),
 }
 

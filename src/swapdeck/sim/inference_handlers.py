@@ -47,6 +47,21 @@ from swapdeck.sim.wire import error_reply, upstream_error_body
 CHUNK_INTERVAL_S = 0.02
 PATH_KINDS: dict[str, Kind | None] = {"/v1/chat/completions": "chat", "/v1/completions": "text",
                                       "/completion": "text", "/v1/embeddings": None}
+"""The inference the simulated llama-server answers."""
+VERSIONLESS = {"/v/chat/completions": "/v1/chat/completions",
+               "/v/completions": "/v1/completions", "/v/embeddings": "/v1/embeddings"}
+"""§1.1: llama-swap strips the `/v`; the request is recorded under the path it came on."""
+UNSIMULATED = (
+    "/v1/responses", "/v1/messages", "/v1/messages/count_tokens", "/reranking", "/rerank",
+    "/v1/rerank", "/v1/reranking", "/infill", "/v1/audio/speech", "/v1/audio/voices",
+    "/v1/images/generations", "/sdapi/v1/txt2img", "/sdapi/v1/img2img",
+    "/audioapi/v1/tasks/run", "/v/responses", "/v/messages", "/v/messages/count_tokens",
+    "/v/rerank", "/v/reranking",
+)
+"""The rest of §1.1's JSON POST routes. llama-swap routes them like any inference (model
+from the body, load, in-flight, a record); the simulated upstream has no such endpoint and
+answers llama-server's 404, which llama-swap passes through and records (§3.1)."""
+UPSTREAM_MISSING = "File Not Found"
 
 
 def _texts(body: dict[str, Any]) -> list[str]:
@@ -182,7 +197,12 @@ class _Exchange:
         rng = random.Random(core.rng.getrandbits(32))
         texts = _texts(body)
         prompt_tokens = estimate_prompt_tokens(texts)
-        kind = PATH_KINDS.get(self.path, "chat")
+        if self.path in UNSIMULATED:
+            message = UPSTREAM_MISSING
+            self.record_failure(404, message)
+            return web.Response(status=404, body=upstream_error_body(404, message),
+                                content_type="application/json")
+        kind = PATH_KINDS.get(VERSIONLESS.get(self.path, self.path), "chat")
         embedding = kind is None or model.is_embedding
         output, finish = (0, "stop") if embedding else _output_tokens(body, rng)
         cached = 0 if embedding else _cached_tokens(core, model.id, "\n".join(texts),
@@ -267,4 +287,8 @@ class _Exchange:
         await response.write(data)
 
 
-ROUTES: list[Route] = [route("POST", path, inference) for path in PATH_KINDS]
+ROUTES: list[Route] = [
+    *(route("POST", path, inference) for path in PATH_KINDS),
+    *(route("POST", path, inference, lambda t: t.all_inference_routes)
+      for path in (*VERSIONLESS, *UNSIMULATED)),
+]

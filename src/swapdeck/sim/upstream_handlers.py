@@ -12,7 +12,7 @@ from aiohttp import web
 
 from swapdeck.sim.core import HostCore
 from swapdeck.sim.gojson import go_dumps
-from swapdeck.sim.inference_handlers import PATH_KINDS, inference
+from swapdeck.sim.inference_handlers import PATH_KINDS, UNSIMULATED, inference
 from swapdeck.sim.process import LoadAborted, ModelProcess
 from swapdeck.sim.server import Route, route, to_response
 from swapdeck.sim.wire import error_reply, upstream_error_body
@@ -58,7 +58,9 @@ async def upstream(core: HostCore, request: web.Request,
         return to_response(error_reply(core.traits, 404, "model not found",
                                        request.headers.get("Accept", "")))
     stripped = "/" + rest
-    if request.method == "POST" and stripped in PATH_KINDS:
+    metered = stripped in PATH_KINDS or (core.traits.all_inference_routes
+                                         and stripped in UNSIMULATED)
+    if request.method == "POST" and metered:
         return await inference(core, request, params, req_path=stripped, model_name=proc.model.id)
     if IGNORE_PATHS.match(stripped) and not proc.state.is_loaded:
         return to_response(error_reply(core.traits, 409, f"model {proc.model.id} is not loaded",
