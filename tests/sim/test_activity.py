@@ -116,11 +116,15 @@ async def test_stats_totals_and_histograms(make_host: HostFactory) -> None:
 
 
 @pytest.mark.parametrize(("era", "persistent", "ids_after"), [
-    ("v230", True, [0]), ("v236", False, [1]), ("v236", True, [1, 2, 3])])
+    ("v230", True, [0]), ("v236", False, [1]), ("v236", True, [1, 2, 3]),
+    ("v250", None, [1])])
 async def test_restart_keeps_ids_only_with_a_persistent_store(
-        make_host: HostFactory, era: str, persistent: bool, ids_after: list[int]) -> None:
-    """§12: ids restart after a restart unless the v236+ store is a file (store.path)."""
-    host = await make_host(era, persistent_store=persistent)
+        make_host: HostFactory, era: str, persistent: bool | None,
+        ids_after: list[int]) -> None:
+    """§12: ids restart after a restart unless the v236+ store is a file (store.path);
+    §3.2: unset (None here) is llama-swap's default, the in-memory store."""
+    host = await (make_host(era) if persistent is None
+                  else make_host(era, persistent_store=persistent))
     await host.serve_request("alpha")
     await host.serve_request("alpha")
     await host.restart()
