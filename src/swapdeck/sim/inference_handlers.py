@@ -193,15 +193,14 @@ class _Exchange:
             self.core.procs.release(self.proc)
 
     async def _upstream(self) -> web.StreamResponse:
+        if self.path in UNSIMULATED:
+            self.record_failure(404, UPSTREAM_MISSING)
+            return web.Response(status=404, body=upstream_error_body(404, UPSTREAM_MISSING),
+                                content_type="application/json")
         core, model, body = self.core, self.proc.model, self.body
         rng = random.Random(core.rng.getrandbits(32))
         texts = _texts(body)
         prompt_tokens = estimate_prompt_tokens(texts)
-        if self.path in UNSIMULATED:
-            message = UPSTREAM_MISSING
-            self.record_failure(404, message)
-            return web.Response(status=404, body=upstream_error_body(404, message),
-                                content_type="application/json")
         kind = PATH_KINDS.get(VERSIONLESS.get(self.path, self.path), "chat")
         embedding = kind is None or model.is_embedding
         output, finish = (0, "stop") if embedding else _output_tokens(body, rng)

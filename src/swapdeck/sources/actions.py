@@ -26,7 +26,6 @@ from swapdeck.sources.errors import (
 from swapdeck.sources.http import STREAM_TIMEOUT, WARM_TIMEOUT
 from swapdeck.sources.jsonfields import FieldError
 from swapdeck.sources.loglines import LineAssembler
-from swapdeck.sources.rest import HealthPath
 
 
 def model_path(model: str) -> str:
@@ -99,19 +98,6 @@ async def unload_all(client: httpx.AsyncClient) -> None:
     if is_missing_route(response.status_code, response.content):
         response = await request(client, "GET", "/unload", what)
     require_ok(response, what)
-
-
-async def health(client: httpx.AsyncClient, timeout_s: float,
-                 route: HealthPath | None = None) -> bool:
-    """The liveness route (no auth, §1.7; `rest.HealthPath` says which) answered 200."""
-    route = route or HealthPath()
-    while True:
-        try:
-            response = await client.get(route.path, timeout=timeout_s)
-        except httpx.HTTPError:
-            return False
-        if not route.missing(response.status_code):
-            return response.status_code == 200
 
 
 async def fetch_capture(client: httpx.AsyncClient, remote_id: int) -> Capture | None:

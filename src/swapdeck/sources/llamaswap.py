@@ -399,14 +399,13 @@ class LlamaSwapConnector:
         await actions.unload_all(self._action_client("unload all"))
 
     async def health(self) -> bool:
+        """The reconnect probe: the watchdog's own check, on the following session."""
         try:
-            client = self._get_client()
-        except ConfigError:
+            await get_health(self._following_session(), HEALTH_TIMEOUT_S, self._health_path)
+        except (ConfigError, HostFailure):
             return False
-        ok = await actions.health(client, HEALTH_TIMEOUT_S, self._health_path)
-        if ok:
-            self._touch()
-        return ok
+        self._touch()
+        return True
 
     async def fetch_capture(self, epoch: int, remote_id: int) -> Capture | None:
         """The stored request/response of a record; None when the host no longer has it.

@@ -63,14 +63,15 @@ async def load_capture(runtime: RuntimeLike, host: str, record: ActivityRecord) 
     if fetch is not None:
         try:
             found = await fetch(record.epoch, record.remote_id)
-            if found is not None:
-                outcome = CaptureOutcome(capture_from_object(found), "host", "")
-                await keep_copy(runtime.store, host, record, found)
-                return outcome
+            raw = capture_from_object(found) if found is not None else None
         except CaptureFormatError as exc:
             host_problem = f"{host} sent a capture swapdeck cannot read ({exc})"
         except Exception as exc:  # network trouble: say so, then try our own copy
             host_problem = f"{host} did not answer ({exc or type(exc).__name__})"
+        else:
+            if raw is not None:
+                await keep_copy(runtime.store, host, record, found)
+                return CaptureOutcome(raw, "host", "")
     store = runtime.store
     if store is not None:
         try:

@@ -317,8 +317,7 @@ class LogsScreen(Screen[None]):
     def action_toggle_own(self) -> None:
         """Show or hide swapdeck's own reads in the proxy log (hidden at first)."""
         self.view.set_hidden(None if self.view.hidden is not None else OWN_POLLING)
-        self.view.following = True
-        self._reload()
+        self._update_status()
 
     def action_toggle_wrap(self) -> None:
         self.view.set_wrap(not self.view.wrap)
