@@ -16,11 +16,12 @@ import contextlib
 import ipaddress
 import socket
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from swapdeck.config import HostConfig
 from swapdeck.events import UNKNOWN, GpuSample, SysSample
 
 MIB = 1024 * 1024
@@ -113,6 +114,18 @@ def _text(value: str | bytes) -> str:
 
 
 # --------------------------------------------------------------------------- I/O edge
+
+
+def runs_here(host: HostConfig, local_names: Collection[str]) -> bool:
+    """The config's `local` when it says (simulated hosts are not local), else whether the
+    host's URL is loopback or one of `local_names`."""
+    return host.local if host.local is not None else is_local_url(host.url, local_names)
+
+
+def this_machine(hosts: Iterable[HostConfig]) -> list[HostConfig]:
+    """The configured hosts that run on this machine."""
+    names = local_host_names()
+    return [host for host in hosts if runs_here(host, names)]
 
 
 def local_host_names() -> frozenset[str]:

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Input
 
 from swapdeck.fleet.actions import ActionKind
 from swapdeck.gate.settings import pinned_build_name, pinned_lock
-from swapdeck.sources.local import LocalProbe, LocalReading, is_local_url, local_host_names
+from swapdeck.sources.local import LocalProbe, LocalReading, local_host_names, runs_here
 from swapdeck.tui.clock import Clock
 from swapdeck.tui.modals import ModelPickerModal
 from swapdeck.tui.screens import RuntimeLike
@@ -94,18 +94,11 @@ class FleetScreen(Screen[None]):
             yield self._detail
         yield Footer(compact=True)
 
-    def _runs_here(self, name: str, local_names: frozenset[str]) -> bool:
-        config = self._configs.get(name)
-        if config is None:
-            return False
-        if config.local is not None:  # the config says so: simulated hosts are not local
-            return config.local
-        return is_local_url(config.url, local_names)
-
     async def on_mount(self) -> None:
         names = self.host_names()
         local_names = local_host_names()
-        self._is_local = {n: self._runs_here(n, local_names) for n in names}
+        self._is_local = {n: n in self._configs and runs_here(self._configs[n], local_names)
+                          for n in names}
         self._cards = {name: HostCard(name) for name in names}
         await self.query_one("#cards", Container).mount_all(self._cards.values())
         if names:

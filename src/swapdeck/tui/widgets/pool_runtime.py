@@ -30,7 +30,7 @@ from swapdeck.pool.session_values import (
 )
 from swapdeck.pool.session_view import evict_warnings
 from swapdeck.pool.state import PoolEntry
-from swapdeck.sources.local import is_local_url, local_host_names
+from swapdeck.sources.local import this_machine
 from swapdeck.tui.clock import Clock
 from swapdeck.tui.screens import RuntimeLike
 
@@ -75,14 +75,6 @@ def pool_session(app: App[Any], runtime: RuntimeLike, clock: Clock) -> PoolSessi
         _SESSIONS[app] = session
     session.ensure_started()
     return session
-
-
-def this_machine(hosts: Iterable[HostConfig]) -> list[HostConfig]:
-    """The configured hosts that run here: `local = true`, or a loopback / own-name URL
-    when the config does not say (the Fleet screen's rule)."""
-    names = local_host_names()
-    return [h for h in hosts
-            if (h.local if h.local is not None else is_local_url(h.url, names))]
 
 
 def fleet_uses(hosts: Iterable[HostState]) -> dict[str, float]:
