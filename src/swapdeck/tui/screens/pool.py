@@ -37,7 +37,8 @@ from swapdeck.pool.session_view import (
     why_lines,
 )
 from swapdeck.tui.clock import Clock
-from swapdeck.tui.pool_modals import EvictConfirmModal, InstallConfirmModal, WhyModal
+from swapdeck.tui.pool_flows import confirm_evict, confirm_install
+from swapdeck.tui.pool_modals import WhyModal
 from swapdeck.tui.screens import RuntimeLike
 from swapdeck.tui.widgets.pool_cells import (
     CANDIDATE_COLUMNS,
@@ -48,10 +49,8 @@ from swapdeck.tui.widgets.pool_cells import (
     installed_cells,
 )
 from swapdeck.tui.widgets.pool_header import HeaderFacts, PoolHeader, hardware_detail_lines
-from swapdeck.tui.widgets.pool_plan_text import victim_warnings
 from swapdeck.tui.widgets.pool_runtime import (
     bench_host,
-    evict_warnings_by_model,
     last_uses,
     loaded_on,
     pool_session,
@@ -280,34 +279,9 @@ class PoolScreen(Screen[None]):
             return
         self._confirm_install(proposal.target.id)
 
-    def _warnings_by_model(self) -> dict[str, list[str]]:
-        assert self.session is not None
-        return evict_warnings_by_model(self.session.state.entries, self.runtime.state,
-                                       self.clock())
-
     @work(exclusive=True, group="pool-confirm", exit_on_error=False)
     async def _confirm_install(self, model_id: str) -> None:
-        session = self.session
-        assert session is not None
-        try:
-            plan = await session.plan_install(model_id)
-        except PoolError as exc:
-            self.notify(str(exc), title="Cannot install", severity="error", timeout=15)
-            return
-        if plan.already_installed:
-            self.notify(f"{plan.engine_id} is already installed", timeout=5)
-            return
-        row = session.row(model_id)
-        modal = InstallConfirmModal(plan, name=row.name if row else model_id, now=self.clock(),
-                                    warnings=victim_warnings(plan, self._warnings_by_model()),
-                                    last_uses=self._last_uses())
-        if not await self.app.push_screen_wait(modal):
-            return
-        try:
-            await session.install(plan)
-        except PoolError as exc:
-            self.notify(str(exc), title="Not started", severity="error", timeout=15)
-        self.redraw()
+        await confirm_install(self, model_id)
 
     def action_evict(self) -> None:
         model_id = self._selected()
@@ -321,27 +295,7 @@ class PoolScreen(Screen[None]):
 
     @work(exclusive=True, group="pool-confirm", exit_on_error=False)
     async def _confirm_evict(self, model_id: str) -> None:
-        session = self.session
-        assert session is not None
-        try:
-            plan = await session.plan_eviction(model_id)
-        except PoolError as exc:
-            self.notify(str(exc), title="Cannot evict", severity="error", timeout=15)
-            return
-        modal = EvictConfirmModal(plan, now=self.clock(), used_bytes=session.state.used_bytes,
-                                  budget_bytes=session.policy.budget_bytes,
-                                  warnings=self._warnings_by_model().get(model_id, []),
-                                  last_use=self._last_uses().get(model_id))
-        if not await self.app.push_screen_wait(modal):
-            return
-        try:
-            await session.evict(plan)
-        except PoolError as exc:
-            self.notify(str(exc), title="Not evicted", severity="error", timeout=15)
-            return
-        self.notify(f"evicted {model_id}: {human_bytes(plan.entry.size_bytes)} freed",
-                    title="Pool", timeout=6)
-        self.redraw()
+        await confirm_evict(self, model_id)
 
     def action_pause(self) -> None:
         if self.session is None or self.session.toggle_pause() is None:
